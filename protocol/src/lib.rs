@@ -1,0 +1,10 @@
+//! Wire types shared by the `stowage` client and `stowage-devserver`: the path
+//! canonicaliser, the error codes with their HTTP statuses, and request/response bodies.
+
+pub mod bodies;
+pub mod error;
+pub mod paths;
+
+pub use bodies::{AppInfo, FileEntry, MoveRequest, RenameRequest, UploadResponse};
+pub use error::{ApiError, ErrorBody, ErrorCode};
+pub use paths::{FilePath, PathError};

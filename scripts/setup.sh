@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what `npm start` and `npm test` need on a fresh Debian machine with Rust and Node.
+# Each step checks first and does nothing when the tool is already there.
+#   scripts/setup.sh          everything for the server, the wasm build and Chromium
+#   scripts/setup.sh --all    also Firefox ESR + geckodriver and WebKitGTK's WebDriver + Xvfb
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -n1)
+want_all=0
+for arg in "$@"; do [ "$arg" = "--all" ] && want_all=1; done
+
+say() { echo "[setup] $*" >&2; }
+sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} = 0 ] && return 0
+  if [ $apt_updated = 0 ]; then say "apt-get update"; sudo_if apt-get update -qq; apt_updated=1; fi
+  say "apt-get install ${missing[*]}"
+  sudo_if env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+if ! command -v wasm-pack >/dev/null; then
+  say "cargo install wasm-pack"; cargo install -q wasm-pack --locked || cargo install -q wasm-pack
+fi
+apt_install chromium chromium-driver
+if [ $want_all = 1 ]; then
+  apt_install firefox-esr webkit2gtk-driver xvfb
+  if ! command -v geckodriver >/dev/null; then
+    say "cargo install geckodriver"; cargo install -q geckodriver --locked || cargo install -q geckodriver
+  fi
+fi
+if [ ! -d node_modules/playwright-core ]; then
+  say "npm install"; npm install --no-audit --no-fund --loglevel=error
+fi
+say "ready"
