@@ -123,7 +123,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error with an explicit message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     /// "File or directory cannot be found."
@@ -144,7 +147,10 @@ impl ApiError {
     /// "Parameter {name} cannot be null"
     #[must_use]
     pub fn parameter_null(name: &str) -> Self {
-        Self::new(ErrorCode::ParameterNull, format!("Parameter {name} cannot be null"))
+        Self::new(
+            ErrorCode::ParameterNull,
+            format!("Parameter {name} cannot be null"),
+        )
     }
 
     /// "Missing field {field}"
@@ -156,13 +162,19 @@ impl ApiError {
     /// "Content type should be 'application/json'"
     #[must_use]
     pub fn wrong_content_type() -> Self {
-        Self::new(ErrorCode::WrongContentType, "Content type should be 'application/json'")
+        Self::new(
+            ErrorCode::WrongContentType,
+            "Content type should be 'application/json'",
+        )
     }
 
     /// "User has no permissions to specified resource"
     #[must_use]
     pub fn no_permission() -> Self {
-        Self::new(ErrorCode::NoPermission, "User has no permissions to specified resource")
+        Self::new(
+            ErrorCode::NoPermission,
+            "User has no permissions to specified resource",
+        )
     }
 
     /// The internal error, with a message that reveals nothing.
@@ -174,7 +186,10 @@ impl ApiError {
     /// The body sent on the wire.
     #[must_use]
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { code: self.code.code(), message: self.message.clone() }
+        ErrorBody {
+            code: self.code.code(),
+            message: self.message.clone(),
+        }
     }
 }
 
@@ -209,7 +224,10 @@ mod tests {
         let doc = include_str!("../../docs/errors.md");
         for c in ErrorCode::ALL {
             let row = format!("| {} | {} | `{}` |", c.code(), c.status(), c.name());
-            assert!(doc.contains(&row), "docs/errors.md lacks the row starting {row}");
+            assert!(
+                doc.contains(&row),
+                "docs/errors.md lacks the row starting {row}"
+            );
         }
     }
 }

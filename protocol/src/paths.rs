@@ -14,7 +14,11 @@ pub const RESERVED_FIRST_SEGMENTS: [&str; 6] =
     ["binary", "append", "move", "copy", "rename", "permissions"];
 
 /// Bytes a URL path segment keeps as they are; everything else is percent-encoded.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Why a path was refused. Each case maps to its own error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,7 +126,11 @@ impl FilePath {
     /// This directory plus one more segment, checked by the same rules as a parsed path.
     pub fn join(&self, name: &str) -> Result<Self, PathError> {
         check_segment(name)?;
-        let joined = if self.is_root() { name.to_owned() } else { format!("{}/{name}", self.0) };
+        let joined = if self.is_root() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.0)
+        };
         if joined.len() > MAX_PATH_BYTES {
             return Err(PathError::TooLong(joined.len()));
         }
@@ -156,13 +164,19 @@ impl FilePath {
     #[must_use]
     pub fn reserved_prefix(&self) -> Option<&'static str> {
         let first = self.segments().next()?;
-        RESERVED_FIRST_SEGMENTS.iter().copied().find(|r| *r == first)
+        RESERVED_FIRST_SEGMENTS
+            .iter()
+            .copied()
+            .find(|r| *r == first)
     }
 
     /// The path with each segment percent-encoded, ready to append to a URL after `files/`.
     #[must_use]
     pub fn to_encoded(&self) -> String {
-        self.segments().map(encode_segment).collect::<Vec<_>>().join("/")
+        self.segments()
+            .map(encode_segment)
+            .collect::<Vec<_>>()
+            .join("/")
     }
 }
 
@@ -182,7 +196,9 @@ fn check_segment(segment: &str) -> Result<(), PathError> {
     if segment.is_empty()
         || segment == "."
         || segment == ".."
-        || segment.chars().any(|c| c == '\\' || c == '/' || c.is_control())
+        || segment
+            .chars()
+            .any(|c| c == '\\' || c == '/' || c.is_control())
     {
         return Err(PathError::Prohibited(shorten(segment)));
     }
@@ -220,8 +236,20 @@ mod tests {
     #[test]
     fn rejects_traversal_and_bad_symbols() {
         for raw in [
-            "..", "a/../b", "%2e%2e", "a/%2E%2E/b", ".", "a/./b", "a//b", "a\\b", "a%5cb", "%00",
-            "a/%0a", "a/%7f", "%ff", "a%2f..%2fb",
+            "..",
+            "a/../b",
+            "%2e%2e",
+            "a/%2E%2E/b",
+            ".",
+            "a/./b",
+            "a//b",
+            "a\\b",
+            "a%5cb",
+            "%00",
+            "a/%0a",
+            "a/%7f",
+            "%ff",
+            "a%2f..%2fb",
         ] {
             assert!(
                 matches!(FilePath::parse_encoded(raw), Err(PathError::Prohibited(_))),
@@ -232,16 +260,25 @@ mod tests {
 
     #[test]
     fn decodes_exactly_once() {
-        assert_eq!(FilePath::parse_encoded("%252e%252e").unwrap().as_str(), "%2e%2e");
+        assert_eq!(
+            FilePath::parse_encoded("%252e%252e").unwrap().as_str(),
+            "%2e%2e"
+        );
     }
 
     #[test]
     fn enforces_lengths() {
         let long_segment = "a".repeat(256);
-        assert!(matches!(FilePath::parse(&long_segment), Err(PathError::SegmentTooLong(_))));
+        assert!(matches!(
+            FilePath::parse(&long_segment),
+            Err(PathError::SegmentTooLong(_))
+        ));
         assert!(FilePath::parse(&"a".repeat(255)).is_ok());
         let long_path = vec!["a".repeat(200); 6].join("/");
-        assert!(matches!(FilePath::parse(&long_path), Err(PathError::TooLong(_))));
+        assert!(matches!(
+            FilePath::parse(&long_path),
+            Err(PathError::TooLong(_))
+        ));
     }
 
     #[test]
@@ -255,7 +292,10 @@ mod tests {
         let to = FilePath::parse("x/y").unwrap();
         assert_eq!(ab.rebase(&a, &to).unwrap().as_str(), "x/y/b");
         assert_eq!(ab.ancestors(), vec![a]);
-        assert_eq!(FilePath::parse("binary/x").unwrap().reserved_prefix(), Some("binary"));
+        assert_eq!(
+            FilePath::parse("binary/x").unwrap().reserved_prefix(),
+            Some("binary")
+        );
         assert_eq!(FilePath::parse("binaryx").unwrap().reserved_prefix(), None);
     }
 
@@ -263,7 +303,11 @@ mod tests {
     fn stays_under(root: &Path, path: &FilePath) -> bool {
         let joined = root.join(path.as_str());
         let mut depth: i64 = 0;
-        for c in joined.strip_prefix(root).expect("joined under root").components() {
+        for c in joined
+            .strip_prefix(root)
+            .expect("joined under root")
+            .components()
+        {
             match c {
                 Component::Normal(_) => depth += 1,
                 Component::ParentDir => depth -= 1,

@@ -1,0 +1,78 @@
+//! Command-line flags and their environment variables (clap).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Storage server for Stowage: files on disk, metadata in SQLite, Backendless-style REST.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "STOWAGE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Data directory: file bytes under `blobs/`, metadata in `stowage.db`. Created when missing.
+    #[arg(long, env = "STOWAGE_DATA", default_value = "./stowage-data")]
+    pub data: PathBuf,
+
+    /// An app as `ID:KEY` (app id and REST API key). Repeat for more apps; in the environment
+    /// separate them with commas. The first app also answers the `--public-url` domain.
+    #[arg(
+        long = "app",
+        env = "STOWAGE_APPS",
+        value_delimiter = ',',
+        default_value = "demo:demo-key",
+        value_parser = parse_app
+    )]
+    pub apps: Vec<AppCredentials>,
+
+    /// Custom domain for public file URLs, e.g. `https://files.example.com`. File URLs become
+    /// `{public-url}/{path}/{name}` and requests whose Host is that domain are served that way.
+    #[arg(long, env = "STOWAGE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Directory served at `/` (the upload page and the built wasm package in `pkg/`).
+    #[arg(long, env = "STOWAGE_WWW", default_value = "www")]
+    pub www: PathBuf,
+
+    /// Largest accepted upload body, in bytes (default 5 GiB).
+    #[arg(long, env = "STOWAGE_MAX_UPLOAD_BYTES", default_value_t = 5 * 1024 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+}
+
+/// One app: its id and REST API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCredentials {
+    /// The app id, first segment of every route.
+    pub id: String,
+    /// The REST API key, second segment of every route.
+    pub key: String,
+}
+
+fn parse_app(text: &str) -> Result<AppCredentials, String> {
+    let (id, key) = text.split_once(':').ok_or("expected ID:KEY")?;
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    if !ok(id) || !ok(key) {
+        return Err("ID and KEY may use only letters, digits, '-', '_' and '.'".into());
+    }
+    Ok(AppCredentials {
+        id: id.to_owned(),
+        key: key.to_owned(),
+    })
+}
+
+impl Config {
+    /// A configuration for tests: the defaults with the given data directory.
+    #[must_use]
+    pub fn for_data_dir(data: impl Into<PathBuf>) -> Self {
+        let mut config = Self::parse_from(["stowage-devserver"]);
+        config.data = data.into();
+        config
+    }
+}

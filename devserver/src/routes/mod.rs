@@ -1,0 +1,160 @@
+//! The router: every route, the JSON error guarantee, CORS, tracing, static files, and the
+//! custom-domain rewrite.
+
+mod body;
+mod files;
+
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderName, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use stowage_protocol::{ApiError, AppInfo, ErrorCode};
+use tower::Layer as _;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::{api_response, AppResult};
+use crate::state::AppState;
+
+/// Builds the whole HTTP application over `state`, serving `www` at `/`.
+pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
+    let files = get(files::get)
+        .head(files::get)
+        .post(files::post)
+        .put(files::put)
+        .delete(files::delete);
+    let routes = Router::new()
+        .route("/{app}/{key}/info", get(info))
+        .route("/{app}/{key}/files", files.clone())
+        .route("/{app}/{key}/files/", files.clone())
+        .route("/{app}/{key}/files/{*rest}", files)
+        .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
+        .layer(middleware::from_fn(json_errors))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state.clone());
+    // The custom-domain rewrite must run before routing, so it wraps the finished router.
+    let rewritten = middleware::from_fn_with_state(state, custom_domain).layer(routes);
+    Router::new()
+        .fallback_service(rewritten)
+        .layer(cors())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+}
+
+/// CORS for any origin, on every response (errors included), exposing what clients read.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+        ])
+        .allow_headers(Any)
+        .expose_headers([
+            header::ETAG,
+            header::CONTENT_RANGE,
+            header::CONTENT_LENGTH,
+            header::CONTENT_DISPOSITION,
+            header::LAST_MODIFIED,
+            header::LOCATION,
+            HeaderName::from_static("retry-after"),
+        ])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// `GET /{appId}/{apiKey}/info`.
+async fn info(State(state): State<AppState>, uri: Uri) -> AppResult<Json<AppInfo>> {
+    let mut parts = uri.path().trim_start_matches('/').split('/');
+    let (app, key) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    state.authenticate(app, key)?;
+    Ok(Json(AppInfo {
+        app_id: app.to_owned(),
+        name: app.to_owned(),
+        server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        max_upload_bytes: state.max_upload_bytes(),
+    }))
+}
+
+/// Requests to the `--public-url` domain name files by path alone: `/{path}` is answered as
+/// `/{appId}/{apiKey}/files/{path}` of the first app (GET and HEAD only).
+async fn custom_domain(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    if let Some(prefix) = state.custom_domain_prefix(&host) {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return api_response(&ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("Method {} is not allowed here", req.method()),
+            ));
+        }
+        let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        match format!("{prefix}{path_and_query}").parse::<Uri>() {
+            Ok(uri) => *req.uri_mut() = uri,
+            Err(_) => return api_response(&ApiError::not_found()),
+        }
+    }
+    next.run(req).await
+}
+
+/// Guarantees that every failure is a JSON `{code, message}`: responses that tower-http or
+/// axum produced themselves (unknown route, wrong method, static 404) are translated here.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::new(
+            ErrorCode::UnknownRoute,
+            format!("No such route: {method} {}", shorten(&path)),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            format!("Method {method} is not allowed here"),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(ErrorCode::BodyTooLarge, "Request body is too large")
+        }
+        s if s.is_server_error() => {
+            tracing::error!(%status, %method, path, "non-JSON server error");
+            ApiError::internal()
+        }
+        _ => ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("Bad request ({status})"),
+        ),
+    };
+    let mut json = api_response(&error);
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        json.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    json
+}
+
+fn shorten(text: &str) -> String {
+    text.chars().take(120).collect()
+}

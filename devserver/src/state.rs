@@ -1,0 +1,113 @@
+//! `AppState`: what every handler shares — the store, the known apps and the URL rules.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use stowage_protocol::paths::FilePath;
+use stowage_protocol::ApiError;
+
+use crate::config::{AppCredentials, Config};
+use crate::error::AppResult;
+use crate::store::Store;
+
+/// Shared state of the server; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    apps: HashMap<String, String>,
+    first_app: AppCredentials,
+    public_base: String,
+    custom_domain: Option<CustomDomain>,
+    max_upload_bytes: u64,
+}
+
+/// The `--public-url` domain: URLs there are `{url}/{path}` for the first app.
+#[derive(Debug, Clone)]
+struct CustomDomain {
+    url: String,
+    host: String,
+}
+
+impl AppState {
+    /// Opens the store in `config.data` and prepares URL rules for `config.listen`.
+    pub async fn open(config: &Config) -> AppResult<Self> {
+        let store = Store::open(&config.data).await?;
+        let first_app = config.apps.first().cloned().unwrap_or(AppCredentials {
+            id: "demo".into(),
+            key: "demo-key".into(),
+        });
+        let custom_domain = config.public_url.as_ref().map(|url| {
+            let url = url.trim_end_matches('/').to_owned();
+            let host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+            let host = host.split('/').next().unwrap_or(host).to_ascii_lowercase();
+            CustomDomain { url, host }
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                apps: config
+                    .apps
+                    .iter()
+                    .map(|a| (a.id.clone(), a.key.clone()))
+                    .collect(),
+                first_app,
+                public_base: format!("http://{}", config.listen),
+                custom_domain,
+                max_upload_bytes: config.max_upload_bytes,
+            }),
+        })
+    }
+
+    /// The storage seam.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Largest accepted upload body.
+    #[must_use]
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.inner.max_upload_bytes
+    }
+
+    /// Checks an `appId`/`apiKey` pair. A wrong pair never learns whether the app exists.
+    pub fn authenticate(&self, app: &str, key: &str) -> Result<(), ApiError> {
+        match self.inner.apps.get(app) {
+            Some(k) if k == key => Ok(()),
+            _ => Err(ApiError::new(
+                stowage_protocol::ErrorCode::WrongApp,
+                "Invalid application id or API key",
+            )),
+        }
+    }
+
+    /// The public URL of `path` in `app`.
+    #[must_use]
+    pub fn public_url(&self, app: &str, path: &FilePath) -> String {
+        let encoded = path.to_encoded();
+        if let Some(domain) = &self.inner.custom_domain {
+            if app == self.inner.first_app.id {
+                return format!("{}/{encoded}", domain.url);
+            }
+        }
+        let key = self.inner.apps.get(app).map_or("", String::as_str);
+        format!("{}/{app}/{key}/files/{encoded}", self.inner.public_base)
+    }
+
+    /// When `host` is the custom domain, the app-root prefix its paths are served under.
+    #[must_use]
+    pub fn custom_domain_prefix(&self, host: &str) -> Option<String> {
+        let domain = self.inner.custom_domain.as_ref()?;
+        (domain.host == host.to_ascii_lowercase()).then(|| {
+            format!(
+                "/{}/{}/files",
+                self.inner.first_app.id, self.inner.first_app.key
+            )
+        })
+    }
+}

@@ -1,0 +1,211 @@
+//! File bytes on the local disk, stored under random ids: `{data}/blobs/xx/<id>`.
+//! Blobs are immutable once written, so a copy can be a hard link and a reader holding an open
+//! blob keeps its bytes even after the file is overwritten or removed.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use rand::RngCore;
+use tokio::fs;
+use tokio::io::{AsyncWriteExt, BufWriter};
+
+/// Write buffer per upload: large enough for few syscalls, small enough for many uploads at once.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// What a finished write produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobWritten {
+    /// The new blob's id.
+    pub id: String,
+    /// Bytes written.
+    pub size: u64,
+    /// CRC32C of the bytes.
+    pub crc32c: u32,
+}
+
+/// Why a streamed write stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError<E> {
+    /// The body stream failed (client went away, limit exceeded, bad encoding).
+    #[error("body: {0}")]
+    Body(E),
+    /// The disk failed.
+    #[error("i/o: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// The local-disk blob store.
+#[derive(Debug, Clone)]
+pub struct Blobs {
+    root: PathBuf,
+    tmp: PathBuf,
+}
+
+impl Blobs {
+    /// Opens (and creates) `{data}/blobs` and `{data}/tmp`, emptying `tmp` of crashed writes.
+    pub async fn open(data: &Path) -> io::Result<Self> {
+        let root = data.join("blobs");
+        let tmp = data.join("tmp");
+        if fs::try_exists(&tmp).await? {
+            fs::remove_dir_all(&tmp).await?;
+        }
+        fs::create_dir_all(&tmp).await?;
+        for i in 0..=255u8 {
+            fs::create_dir_all(root.join(format!("{i:02x}"))).await?;
+        }
+        sync_dir(root.clone()).await?;
+        sync_dir(data.to_path_buf()).await?;
+        Ok(Self { root, tmp })
+    }
+
+    /// Where a blob lives on disk.
+    #[must_use]
+    pub fn path(&self, id: &str) -> PathBuf {
+        self.root.join(id.get(..2).unwrap_or("00")).join(id)
+    }
+
+    /// Streams `body` to a temporary file, fsyncs it, renames it into place and fsyncs the
+    /// directory. On any failure the temporary file is removed and nothing is visible.
+    pub async fn write<S, E>(&self, body: S) -> Result<BlobWritten, WriteError<E>>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+    {
+        let id = new_id();
+        let tmp_path = self.tmp.join(&id);
+        let result = self.write_tmp(&tmp_path, body).await;
+        let (size, crc32c) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp_path).await;
+                return Err(e);
+            }
+        };
+        let final_path = self.path(&id);
+        if let Err(e) = fs::rename(&tmp_path, &final_path).await {
+            let _ = fs::remove_file(&tmp_path).await;
+            return Err(e.into());
+        }
+        if let Some(dir) = final_path.parent() {
+            sync_dir(dir.to_path_buf()).await?;
+        }
+        Ok(BlobWritten { id, size, crc32c })
+    }
+
+    async fn write_tmp<S, E>(&self, path: &Path, body: S) -> Result<(u64, u32), WriteError<E>>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+    {
+        let file = fs::File::create(path).await?;
+        let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+        let mut size = 0u64;
+        let mut crc = 0u32;
+        let mut body = std::pin::pin!(body);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(WriteError::Body)?;
+            crc = crc32c::crc32c_append(crc, &chunk);
+            size += chunk.len() as u64;
+            out.write_all(&chunk).await?;
+        }
+        out.flush().await?;
+        out.into_inner().sync_all().await?;
+        Ok((size, crc))
+    }
+
+    /// Makes `to` a copy of `from`: a hard link where the filesystem allows, else a byte copy
+    /// through a temporary file. Returns the new blob's id.
+    pub async fn copy(&self, from: &str) -> io::Result<String> {
+        let id = new_id();
+        let target = self.path(&id);
+        if fs::hard_link(self.path(from), &target).await.is_err() {
+            let tmp_path = self.tmp.join(&id);
+            fs::copy(self.path(from), &tmp_path).await?;
+            fs::File::open(&tmp_path).await?.sync_all().await?;
+            fs::rename(&tmp_path, &target).await?;
+        }
+        if let Some(dir) = target.parent() {
+            sync_dir(dir.to_path_buf()).await?;
+        }
+        Ok(id)
+    }
+
+    /// Removes a blob; a missing blob is not an error.
+    pub async fn delete(&self, id: &str) -> io::Result<()> {
+        match fs::remove_file(self.path(id)).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every blob id on disk (for removing blobs that no metadata row references).
+    pub async fn list(&self) -> io::Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for i in 0..=255u8 {
+            let mut dir = fs::read_dir(self.root.join(format!("{i:02x}"))).await?;
+            while let Some(entry) = dir.next_entry().await? {
+                if let Some(name) = entry.file_name().to_str() {
+                    ids.push(name.to_owned());
+                }
+            }
+        }
+        Ok(ids)
+    }
+}
+
+/// A fresh 128-bit random id in hex.
+fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// fsyncs a directory so that a rename into it survives a crash.
+async fn sync_dir(dir: PathBuf) -> io::Result<()> {
+    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+        .await
+        .map_err(io::Error::other)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn write_is_atomic_and_failed_writes_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).await.unwrap();
+        let chunks = vec![
+            Ok::<_, io::Error>(Bytes::from_static(b"hello ")),
+            Ok(Bytes::from_static(b"world")),
+        ];
+        let written = blobs
+            .write(futures_util::stream::iter(chunks))
+            .await
+            .unwrap();
+        assert_eq!(written.size, 11);
+        assert_eq!(written.crc32c, crc32c::crc32c(b"hello world"));
+        assert_eq!(
+            std::fs::read(blobs.path(&written.id)).unwrap(),
+            b"hello world"
+        );
+
+        let failing = vec![
+            Ok(Bytes::from_static(b"part")),
+            Err(io::Error::other("client left")),
+        ];
+        assert!(blobs
+            .write(futures_util::stream::iter(failing))
+            .await
+            .is_err());
+        assert_eq!(blobs.list().await.unwrap(), vec![written.id.clone()]);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+
+        let copy = blobs.copy(&written.id).await.unwrap();
+        blobs.delete(&written.id).await.unwrap();
+        assert_eq!(std::fs::read(blobs.path(&copy)).unwrap(), b"hello world");
+    }
+}
