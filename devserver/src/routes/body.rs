@@ -115,18 +115,23 @@ pub(super) async fn upload(req: Request, limit: u64) -> AppResult<Upload> {
 pub(super) async fn next_field(form: &mut Multipart) -> AppResult<Field<'_>> {
     form.next_field()
         .await
-        .map_err(multipart_error)?
+        .map_err(|e| multipart_error(&e))?
         .ok_or_else(|| ApiError::missing_field("file").into())
 }
 
 /// Reads past a field that is not the file (a text input of the form).
 pub(super) async fn skip(mut field: Field<'_>) -> AppResult<()> {
-    while field.chunk().await.map_err(multipart_error)?.is_some() {}
+    while field
+        .chunk()
+        .await
+        .map_err(|e| multipart_error(&e))?
+        .is_some()
+    {}
     Ok(())
 }
 
 /// Maps a form parsing error: a cut-off body is `IncompleteBody`, the rest `MalformedMultipart`.
-pub(super) fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
+pub(super) fn multipart_error(e: &axum::extract::multipart::MultipartError) -> AppError {
     let text = e.body_text();
     if text.contains("incomplete") || text.contains("Error parsing") && text.contains("stream") {
         return incomplete();

@@ -254,7 +254,7 @@ pub(super) async fn post(State(state): State<AppState>, req: Request) -> AppResu
             let field = body::next_field(&mut form).await?;
             if field.name() == Some("file") {
                 let declared_type = field.content_type().map(str::to_owned);
-                let bytes = body::limited(field.map_err(body::multipart_error), limit);
+                let bytes = body::limited(field.map_err(|e| body::multipart_error(&e)), limit);
                 let stored = store_upload(
                     &state,
                     &uri.app,

@@ -1,0 +1,507 @@
+//! Handler tests through `app(state).oneshot(request)`: the Files API's semantics, one
+//! behaviour per test, against a fresh data directory each.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use stowage_devserver::{app, AppState, Config};
+use tower::ServiceExt;
+
+struct Server {
+    router: axum::Router,
+    dir: tempfile::TempDir,
+}
+
+const ROOT: &str = "/demo/demo-key/files";
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::for_data_dir(dir.path().join("data"));
+    let state = AppState::open(&config).await.unwrap();
+    Server {
+        router: app(state, &dir.path().join("www")),
+        dir,
+    }
+}
+
+impl Server {
+    async fn send(&self, req: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let (parts, body) = res.into_parts();
+        (
+            parts.status,
+            body.collect().await.unwrap().to_bytes().to_vec(),
+            parts.headers,
+        )
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Body) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(body)
+            .unwrap();
+        let (status, bytes, _) = self.send(req).await;
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn upload(&self, path: &str, bytes: &[u8]) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            &format!("{ROOT}/{path}"),
+            Body::from(bytes.to_vec()),
+        )
+        .await
+    }
+
+    async fn json(&self, op: &str, body: Value) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method(Method::PUT)
+            .uri(format!("{ROOT}/{op}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let (status, bytes, _) = self.send(req).await;
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Vec<u8>) {
+        let req = Request::get(format!("{ROOT}/{path}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, bytes, _) = self.send(req).await;
+        (status, bytes)
+    }
+
+    async fn names(&self, query: &str) -> Vec<String> {
+        let (status, body) = self
+            .call(Method::GET, &format!("{ROOT}/{query}"), Body::empty())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["url"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+fn code(body: &Value) -> u64 {
+    body["code"].as_u64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn upload_answers_the_public_url_and_download_returns_the_bytes() {
+    let s = server().await;
+    let (status, body) = s.upload("docs/read%20me%20%C3%A9.txt", b"hello").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["fileURL"],
+        "http://127.0.0.1:8080/demo/demo-key/files/docs/read%20me%20%C3%A9.txt"
+    );
+    let (status, bytes) = s.get("docs/read%20me%20%C3%A9.txt").await;
+    assert_eq!((status, bytes.as_slice()), (StatusCode::OK, &b"hello"[..]));
+    // Leading, doubled and trailing slashes are ignored, as clients do send them.
+    let (status, _) = s.get("/docs/read%20me%20%C3%A9.txt/").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn empty_files_upload_and_download() {
+    let s = server().await;
+    assert_eq!(s.upload("empty.bin", b"").await.0, StatusCode::OK);
+    let req = Request::head(format!("{ROOT}/empty.bin"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, headers) = s.send(req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_LENGTH], "0");
+    assert_eq!(s.get("empty.bin").await, (StatusCode::OK, vec![]));
+}
+
+#[tokio::test]
+async fn content_type_is_declared_or_guessed_and_etag_revalidates() {
+    let s = server().await;
+    s.upload("a/pic.png", b"\x89PNG").await;
+    let req = Request::post(format!("{ROOT}/a/data"))
+        .header(header::CONTENT_TYPE, "application/pdf")
+        .body(Body::from("%PDF"))
+        .unwrap();
+    assert_eq!(s.send(req).await.0, StatusCode::OK);
+    let (_, _, headers) = s
+        .send(
+            Request::get(format!("{ROOT}/a/pic.png"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+    assert_eq!(headers[header::CONTENT_SECURITY_POLICY], "sandbox");
+    let (_, _, headers) = s
+        .send(
+            Request::get(format!("{ROOT}/a/data"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(headers[header::CONTENT_TYPE], "application/pdf");
+    let etag = headers[header::ETAG].clone();
+    let req = Request::get(format!("{ROOT}/a/data"))
+        .header(header::IF_NONE_MATCH, etag)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(s.send(req).await.0, StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn overwrite_is_refused_unless_asked_for() {
+    let s = server().await;
+    s.upload("f.txt", b"one").await;
+    let (status, body) = s.upload("f.txt", b"two").await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, 6003));
+    assert_eq!(
+        body["message"],
+        "Unable to modify file/folder: file/folder already exists: f.txt"
+    );
+    let (status, body) = s.upload("f.txt?overwrite=false", b"two").await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, 6003));
+    assert_eq!(
+        s.upload("f.txt?overwrite=true", b"three").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(s.get("f.txt").await.1, b"three");
+    // A directory is never replaced by a file, even with overwrite.
+    s.upload("d/x", b"x").await;
+    assert_eq!(
+        s.upload("d?overwrite=true", b"y").await.0,
+        StatusCode::CONFLICT
+    );
+}
+
+#[tokio::test]
+async fn multipart_form_uploads_store_the_file_part() {
+    let s = server().await;
+    let body = "--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nignored\r\n\
+                --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n\
+                Content-Type: text/csv\r\n\r\na,b\n1,2\n\r\n--XyZ--\r\n";
+    let req = Request::post(format!("{ROOT}/forms/x.csv"))
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, _, _) = s.send(req).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, bytes, headers) = s
+        .send(
+            Request::get(format!("{ROOT}/forms/x.csv"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(bytes, b"a,b\n1,2\n");
+    assert_eq!(headers[header::CONTENT_TYPE], "text/csv");
+}
+
+#[tokio::test]
+async fn base64_uploads_decode_across_chunks_and_line_breaks() {
+    let s = server().await;
+    let req = Request::put(format!("{ROOT}/binary/b/hello.txt"))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from_stream(futures_util::stream::iter(
+            ["aGVs", "bG8g\r\nd2", "9y", "bGQ"].map(|c| Ok::<_, std::io::Error>(c.to_owned())),
+        )))
+        .unwrap();
+    let (status, _, _) = s.send(req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s.get("b/hello.txt").await.1, b"hello world");
+}
+
+#[tokio::test]
+async fn listing_filters_recurses_and_pages() {
+    let s = server().await;
+    for name in [
+        "d/a.txt",
+        "d/b.txt",
+        "d/c.png",
+        "d/sub/e.txt",
+        "d/sub/deep/f.txt",
+    ] {
+        s.upload(name, b"x").await;
+    }
+    assert_eq!(
+        s.names("d").await,
+        ["d/a.txt", "d/b.txt", "d/c.png", "d/sub"]
+    );
+    assert_eq!(s.names("d?pattern=*.txt").await, ["d/a.txt", "d/b.txt"]);
+    assert_eq!(
+        s.names("d?pattern=*.txt&sub=true").await,
+        ["d/a.txt", "d/b.txt", "d/sub/deep/f.txt", "d/sub/e.txt"]
+    );
+    assert_eq!(
+        s.names("d?pagesize=2&offset=1").await,
+        ["d/b.txt", "d/c.png"]
+    );
+    assert_eq!(s.names("").await, ["d"]);
+    let count = |q: &'static str| {
+        let s = &s;
+        async move {
+            s.call(Method::GET, &format!("{ROOT}/{q}"), Body::empty())
+                .await
+                .1
+        }
+    };
+    assert_eq!(count("d?action=count").await, json!(3));
+    assert_eq!(count("d?action=count&sub=true").await, json!(5));
+    assert_eq!(
+        count("d?action=count&sub=true&countDirectories=true").await,
+        json!(7)
+    );
+    assert_eq!(count("d?action=count&pattern=*.png").await, json!(1));
+    assert_eq!(count("d/sub?action=exists").await, json!(true));
+    assert_eq!(count("d/nope?action=exists").await, json!(false));
+}
+
+#[tokio::test]
+async fn create_directory_with_trailing_slash() {
+    let s = server().await;
+    let (status, body) = s
+        .call(Method::POST, &format!("{ROOT}/new/dir/"), Body::empty())
+        .await;
+    assert_eq!((status, body), (StatusCode::OK, json!("/new/dir")));
+    assert_eq!(s.names("new").await, ["new/dir"]);
+    let (status, body) = s
+        .call(Method::POST, &format!("{ROOT}/new/dir/"), Body::empty())
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, 6003));
+}
+
+#[tokio::test]
+async fn move_a_directory_with_its_files() {
+    let s = server().await;
+    s.upload("documentation/readme.txt", b"r").await;
+    s.upload("documentation/img/logo.png", b"l").await;
+    let (status, body) = s
+        .json(
+            "move",
+            json!({"sourcePath": "/documentation", "targetPath": "/updated-docs"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!("/updated-docs/documentation"))
+    );
+    assert_eq!(
+        s.get("updated-docs/documentation/img/logo.png").await.1,
+        b"l"
+    );
+    assert_eq!(
+        s.get("documentation/readme.txt").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.names("?sub=true").await,
+        [
+            "updated-docs",
+            "updated-docs/documentation",
+            "updated-docs/documentation/img",
+            "updated-docs/documentation/img/logo.png",
+            "updated-docs/documentation/readme.txt"
+        ]
+    );
+    // A file moves into a directory too, and the same name there is refused.
+    s.upload("loose.txt", b"1").await;
+    s.upload("box/loose.txt", b"2").await;
+    let (status, body) = s
+        .json(
+            "move",
+            json!({"sourcePath": "loose.txt", "targetPath": "box"}),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, 6005));
+    assert_eq!(body["message"], "File already exists in target directory");
+}
+
+#[tokio::test]
+async fn copy_keeps_the_source_and_copies_are_independent() {
+    let s = server().await;
+    s.upload("src/a.txt", b"a").await;
+    let (status, body) = s
+        .json("copy", json!({"sourcePath": "/src", "targetPath": "/dst"}))
+        .await;
+    assert_eq!((status, body), (StatusCode::OK, json!("/dst/src")));
+    s.upload("src/a.txt?overwrite=true", b"changed").await;
+    assert_eq!(s.get("dst/src/a.txt").await.1, b"a");
+    assert_eq!(s.get("src/a.txt").await.1, b"changed");
+    s.call(Method::DELETE, &format!("{ROOT}/src"), Body::empty())
+        .await;
+    assert_eq!(s.get("dst/src/a.txt").await.1, b"a");
+}
+
+#[tokio::test]
+async fn rename_in_place() {
+    let s = server().await;
+    s.upload("a/b.txt", b"b").await;
+    s.upload("a/taken.txt", b"t").await;
+    let (status, body) = s
+        .json(
+            "rename",
+            json!({"oldPathName": "/a/b.txt", "newName": "c.txt"}),
+        )
+        .await;
+    assert_eq!((status, body), (StatusCode::OK, json!("/a/c.txt")));
+    assert_eq!(s.get("a/c.txt").await.1, b"b");
+    let (status, body) = s
+        .json(
+            "rename",
+            json!({"oldPathName": "/a/c.txt", "newName": "taken.txt"}),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, 6003));
+    let (status, body) = s
+        .json(
+            "rename",
+            json!({"oldPathName": "/a/c.txt", "newName": "x/y"}),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, 6006));
+    // Renaming a directory carries its contents.
+    let (status, _) = s
+        .json("rename", json!({"oldPathName": "a", "newName": "z"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s.get("z/taken.txt").await.1, b"t");
+}
+
+#[tokio::test]
+async fn delete_a_directory_removes_its_bytes() {
+    let s = server().await;
+    s.upload("gone/one.bin", &[1; 1000]).await;
+    s.upload("gone/deeper/two.bin", &[2; 1000]).await;
+    s.upload("kept.bin", &[3; 10]).await;
+    let (status, body) = s
+        .call(Method::DELETE, &format!("{ROOT}/gone"), Body::empty())
+        .await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"deleted": 4})));
+    assert_eq!(s.names("?sub=true").await, ["kept.bin"]);
+    let blobs: usize = std::fs::read_dir(s.dir.path().join("data/blobs"))
+        .unwrap()
+        .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
+        .sum();
+    assert_eq!(blobs, 1, "only kept.bin's bytes remain on disk");
+}
+
+#[tokio::test]
+async fn a_body_that_fails_midway_leaves_no_file() {
+    let s = server().await;
+    let chunks: Vec<Result<&'static str, std::io::Error>> = vec![
+        Ok("partial "),
+        Err(std::io::Error::other("client went away")),
+    ];
+    let req = Request::post(format!("{ROOT}/half.txt"))
+        .body(Body::from_stream(futures_util::stream::iter(chunks)))
+        .unwrap();
+    let (status, bytes, _) = s.send(req).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert_eq!(s.get("half.txt").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        std::fs::read_dir(s.dir.path().join("data/tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn orphan_blobs_from_a_crash_are_removed_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::for_data_dir(dir.path().join("data"));
+    {
+        let state = AppState::open(&config).await.unwrap();
+        let router = app(state, dir.path());
+        let req = Request::post(format!("{ROOT}/kept.txt"))
+            .body(Body::from("kept"))
+            .unwrap();
+        assert_eq!(router.oneshot(req).await.unwrap().status(), StatusCode::OK);
+    }
+    // A blob renamed into place whose metadata commit never happened, and a torn temp file.
+    std::fs::write(dir.path().join("data/blobs/ab/abandoned0000"), b"orphan").unwrap();
+    std::fs::write(dir.path().join("data/tmp/torn"), b"half").unwrap();
+    let state = AppState::open(&config).await.unwrap();
+    assert!(!dir.path().join("data/blobs/ab/abandoned0000").exists());
+    assert!(!dir.path().join("data/tmp/torn").exists());
+    let router = app(state, dir.path());
+    let res = router
+        .oneshot(
+            Request::get(format!("{ROOT}/kept.txt"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), "kept");
+}
+
+#[tokio::test]
+async fn errors_carry_cors_headers_and_preflight_is_answered() {
+    let s = server().await;
+    let req = Request::get(format!("{ROOT}/missing"))
+        .header(header::ORIGIN, "http://127.0.0.1:9999")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, headers) = s.send(req).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let req = Request::builder()
+        .method(Method::OPTIONS)
+        .uri(format!("{ROOT}/x.bin"))
+        .header(header::ORIGIN, "http://127.0.0.1:9999")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, headers) = s.send(req).await;
+    assert!(status.is_success());
+    assert!(headers[header::ACCESS_CONTROL_ALLOW_METHODS]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    let exposed = headers.get(header::ACCESS_CONTROL_EXPOSE_HEADERS);
+    let req = Request::get(format!("{ROOT}/"))
+        .header(header::ORIGIN, "http://x")
+        .body(Body::empty())
+        .unwrap();
+    let (_, _, headers) = s.send(req).await;
+    let exposed = exposed
+        .or(headers.get(header::ACCESS_CONTROL_EXPOSE_HEADERS))
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for h in ["etag", "content-range", "content-length", "location"] {
+        assert!(exposed.contains(h), "{h} not exposed: {exposed}");
+    }
+}
+
+#[tokio::test]
+async fn info_describes_the_app_and_refuses_a_wrong_key() {
+    let s = server().await;
+    let (status, body) = s
+        .call(Method::GET, "/demo/demo-key/info", Body::empty())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["appId"], "demo");
+    assert_eq!(body["serverVersion"], env!("CARGO_PKG_VERSION"));
+    let (status, body) = s.call(Method::GET, "/demo/wrong/info", Body::empty()).await;
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, 3003));
+}
