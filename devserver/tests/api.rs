@@ -1,6 +1,8 @@
 //! Handler tests through `app(state).oneshot(request)`: the Files API's semantics, one
 //! behaviour per test, against a fresh data directory each.
 
+#![allow(clippy::unwrap_used)] // test helpers panic on setup failures by design
+
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use http_body_util::BodyExt;
