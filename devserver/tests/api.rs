@@ -507,3 +507,23 @@ async fn info_describes_the_app_and_refuses_a_wrong_key() {
     let (status, body) = s.call(Method::GET, "/demo/wrong/info", Body::empty()).await;
     assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, 3003));
 }
+
+#[tokio::test]
+async fn a_blob_replaced_by_a_symlink_out_of_the_data_dir_is_not_followed() {
+    let s = server().await;
+    s.upload("secret.txt", b"mine").await;
+    let outside = s.dir.path().join("outside.txt");
+    std::fs::write(&outside, b"not yours").unwrap();
+    let blob = std::fs::read_dir(s.dir.path().join("data/blobs"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    std::fs::remove_file(&blob).unwrap();
+    std::os::unix::fs::symlink(&outside, &blob).unwrap();
+    let (status, body) = s
+        .call(Method::GET, &format!("{ROOT}/secret.txt"), Body::empty())
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, 4000));
+}

@@ -91,10 +91,7 @@ pub(super) async fn get(State(state): State<AppState>, req: Request) -> AppResul
 }
 
 async fn serve(state: &AppState, entry: &Entry, req: Request) -> AppResult<Response> {
-    let local = state
-        .store()
-        .local_path(entry)
-        .ok_or_else(ApiError::internal)?;
+    let local = state.store().readable_path(entry).await?;
     let mime = entry
         .content_type
         .as_deref()

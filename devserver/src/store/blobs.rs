@@ -40,6 +40,8 @@ pub enum WriteError<E> {
 #[derive(Debug, Clone)]
 pub struct Blobs {
     root: PathBuf,
+    /// `root` with symlinks resolved: every blob read must resolve below it.
+    canonical_root: PathBuf,
     tmp: PathBuf,
 }
 
@@ -57,13 +59,29 @@ impl Blobs {
         }
         sync_dir(root.clone()).await?;
         sync_dir(data.to_path_buf()).await?;
-        Ok(Self { root, tmp })
+        let canonical_root = fs::canonicalize(&root).await?;
+        Ok(Self {
+            root,
+            canonical_root,
+            tmp,
+        })
     }
 
     /// Where a blob lives on disk.
     #[must_use]
     pub fn path(&self, id: &str) -> PathBuf {
         self.root.join(id.get(..2).unwrap_or("00")).join(id)
+    }
+
+    /// The blob's path for reading, with symlinks resolved; `None` when it resolves outside the
+    /// blob directory (someone replaced it with a link) or does not exist.
+    pub async fn resolve(&self, id: &str) -> io::Result<Option<PathBuf>> {
+        match fs::canonicalize(self.path(id)).await {
+            Ok(real) if real.starts_with(&self.canonical_root) => Ok(Some(real)),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Streams `body` to a temporary file, fsyncs it, renames it into place and fsyncs the

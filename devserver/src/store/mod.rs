@@ -85,10 +85,22 @@ impl Store {
         self.meta.get(app, path).await
     }
 
-    /// Where a file's bytes can be read from on disk.
-    #[must_use]
-    pub fn local_path(&self, entry: &Entry) -> Option<PathBuf> {
-        entry.blob_id.as_deref().map(|id| self.blobs.path(id))
+    /// Where a file's bytes can be read from on disk. Never a place outside the data
+    /// directory: a blob that resolves elsewhere (through a symlink) is `NoPermission`.
+    pub async fn readable_path(&self, entry: &Entry) -> AppResult<PathBuf> {
+        let id = entry.blob_id.as_deref().ok_or_else(ApiError::not_found)?;
+        match self.blobs.resolve(id).await? {
+            Some(path) => Ok(path),
+            None if self.blobs.path(id).exists() => Err(ApiError::no_permission().into()),
+            None => {
+                tracing::error!(
+                    path = entry.path,
+                    blob = id,
+                    "blob missing for a metadata row"
+                );
+                Err(ApiError::not_found().into())
+            }
+        }
     }
 
     /// Entries of a directory (recursively with `sub`), ordered by path, streamed.
