@@ -104,6 +104,25 @@ error_codes! {
     MethodNotAllowed = 8010, 405;
     /// The upload ended before the body was complete (the client went away).
     IncompleteBody = 8011, 400;
+    /// A part's or a single upload's checksum header does not match the bytes; nothing was kept.
+    ChecksumMismatch = 7001, 400;
+    /// A presigned URL is past its expiry.
+    UrlExpired = 7002, 403;
+    /// A presigned URL's signature does not match (tampered, or used for another method,
+    /// path, upload or part).
+    BadSignature = 7003, 403;
+    /// No multipart upload has this id (never existed, aborted, or garbage-collected).
+    UploadNotFound = 7004, 404;
+    /// `complete` names a part the server does not hold, or leaves one out.
+    PartMissing = 7005, 400;
+    /// `complete` names a part with an ETag other than the stored one.
+    PartEtagMismatch = 7006, 400;
+    /// A part or presigned upload body is not the size the plan requires.
+    SizeMismatch = 7007, 400;
+    /// The part size or count breaks the limits (5 MiB–5 GiB, at most 10,000 parts).
+    InvalidPartSize = 7008, 400;
+    /// Too many requests: retry after the time in `Retry-After`.
+    SlowDown = 7009, 429;
     /// Something failed inside the server; details are in its log, never in the response.
     Internal = 5000, 500;
     /// The server's disk is full.

@@ -3,6 +3,7 @@
 
 pub mod bodies;
 pub mod error;
+pub mod multipart;
 pub mod paths;
 
 pub use bodies::{AppInfo, FileEntry, MoveRequest, RenameRequest, UploadResponse};
