@@ -132,9 +132,15 @@ pub(super) async fn skip(mut field: Field<'_>) -> AppResult<()> {
 
 /// Maps a form parsing error: a cut-off body is `IncompleteBody`, the rest `MalformedMultipart`.
 pub(super) fn multipart_error(e: &axum::extract::multipart::MultipartError) -> AppError {
+    // axum answers 500 only when reading the body itself failed (the client went away), 413
+    // when a limit was hit, and 400 for a body that arrived whole but does not parse.
     let text = e.body_text();
-    if text.contains("incomplete") || text.contains("Error parsing") && text.contains("stream") {
-        return incomplete();
+    match e.status() {
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR => return incomplete(),
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            return AppError::api(ErrorCode::BodyTooLarge, "Request body is too large")
+        }
+        _ => {}
     }
     AppError::api(
         ErrorCode::MalformedMultipart,

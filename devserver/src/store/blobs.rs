@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 use tokio::fs;
 use tokio::io::{AsyncWriteExt, BufWriter};
 
@@ -23,6 +24,20 @@ pub struct BlobWritten {
     pub size: u64,
     /// CRC32C of the bytes.
     pub crc32c: u32,
+}
+
+/// A file written and fsynced in `tmp/`, not yet visible anywhere.
+#[derive(Debug)]
+pub struct Staged {
+    /// Id the file will have as a blob.
+    pub id: String,
+    tmp_path: PathBuf,
+    /// Bytes written.
+    pub size: u64,
+    /// CRC32C of the bytes (0 for concatenations, whose CRC the caller combines from parts).
+    pub crc32c: u32,
+    /// SHA-256 of the bytes, when asked for.
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// Why a streamed write stopped.
@@ -90,45 +105,83 @@ impl Blobs {
     where
         S: Stream<Item = Result<Bytes, E>>,
     {
-        let id = new_id();
-        let tmp_path = self.tmp.join(&id);
-        let result = self.write_tmp(&tmp_path, body).await;
-        let (size, crc32c) = match result {
-            Ok(v) => v,
-            Err(e) => {
-                let _ = fs::remove_file(&tmp_path).await;
-                return Err(e);
-            }
-        };
-        let final_path = self.path(&id);
-        if let Err(e) = fs::rename(&tmp_path, &final_path).await {
-            let _ = fs::remove_file(&tmp_path).await;
-            return Err(e.into());
-        }
-        if let Some(dir) = final_path.parent() {
-            sync_dir(dir.to_path_buf()).await?;
-        }
-        Ok(BlobWritten { id, size, crc32c })
+        let staged = self.stage(body, false).await?;
+        Ok(self.commit_blob(staged).await?)
     }
 
-    async fn write_tmp<S, E>(&self, path: &Path, body: S) -> Result<(u64, u32), WriteError<E>>
+    /// Streams `body` to a new temporary file and fsyncs it, computing its CRC32C (and SHA-256
+    /// when asked). Nothing is visible yet; on failure the temporary file is gone.
+    pub async fn stage<S, E>(&self, body: S, sha256: bool) -> Result<Staged, WriteError<E>>
     where
         S: Stream<Item = Result<Bytes, E>>,
     {
-        let file = fs::File::create(path).await?;
-        let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
-        let mut size = 0u64;
-        let mut crc = 0u32;
-        let mut body = std::pin::pin!(body);
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(WriteError::Body)?;
-            crc = crc32c::crc32c_append(crc, &chunk);
-            size += chunk.len() as u64;
-            out.write_all(&chunk).await?;
+        let id = new_id();
+        let tmp_path = self.tmp.join(&id);
+        match write_tmp(&tmp_path, body, sha256).await {
+            Ok((size, crc32c, sha256)) => Ok(Staged {
+                id,
+                tmp_path,
+                size,
+                crc32c,
+                sha256,
+            }),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp_path).await;
+                Err(e)
+            }
         }
-        out.flush().await?;
-        out.into_inner().sync_all().await?;
-        Ok((size, crc))
+    }
+
+    /// Concatenates files into a new staged file (in-kernel copies unless SHA-256 is wanted).
+    pub async fn concat(&self, parts: Vec<PathBuf>, sha256: bool) -> io::Result<Staged> {
+        let id = new_id();
+        let tmp_path = self.tmp.join(&id);
+        let target = tmp_path.clone();
+        let result = tokio::task::spawn_blocking(move || concat_blocking(&parts, &target, sha256))
+            .await
+            .map_err(io::Error::other)?;
+        match result {
+            Ok((size, sha256)) => Ok(Staged {
+                id,
+                tmp_path,
+                size,
+                crc32c: 0,
+                sha256,
+            }),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp_path).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Renames a staged file into the blob store under its id and fsyncs the directory.
+    pub async fn commit_blob(&self, staged: Staged) -> io::Result<BlobWritten> {
+        let final_path = self.path(&staged.id);
+        self.commit_to(&staged, &final_path).await?;
+        Ok(BlobWritten {
+            id: staged.id,
+            size: staged.size,
+            crc32c: staged.crc32c,
+        })
+    }
+
+    /// Renames a staged file to `target` (a path inside the data directory) and fsyncs its
+    /// directory. The staged file is removed on failure.
+    pub async fn commit_to(&self, staged: &Staged, target: &Path) -> io::Result<()> {
+        if let Err(e) = fs::rename(&staged.tmp_path, target).await {
+            let _ = fs::remove_file(&staged.tmp_path).await;
+            return Err(e);
+        }
+        if let Some(dir) = target.parent() {
+            sync_dir(dir.to_path_buf()).await?;
+        }
+        Ok(())
+    }
+
+    /// Throws a staged file away.
+    pub async fn discard(&self, staged: Staged) {
+        let _ = fs::remove_file(&staged.tmp_path).await;
     }
 
     /// Makes `to` a copy of `from`: a hard link where the filesystem allows, else a byte copy
@@ -169,6 +222,64 @@ impl Blobs {
         }
         Ok(ids)
     }
+}
+
+async fn write_tmp<S, E>(
+    path: &Path,
+    body: S,
+    want_sha256: bool,
+) -> Result<(u64, u32, Option<[u8; 32]>), WriteError<E>>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    let file = fs::File::create(path).await?;
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut size = 0u64;
+    let mut crc = 0u32;
+    let mut sha = want_sha256.then(Sha256::new);
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(WriteError::Body)?;
+        crc = crc32c::crc32c_append(crc, &chunk);
+        if let Some(sha) = sha.as_mut() {
+            sha.update(&chunk);
+        }
+        size += chunk.len() as u64;
+        out.write_all(&chunk).await?;
+    }
+    out.flush().await?;
+    out.into_inner().sync_all().await?;
+    Ok((size, crc, sha.map(|s| s.finalize().into())))
+}
+
+fn concat_blocking(
+    parts: &[PathBuf],
+    target: &Path,
+    want_sha256: bool,
+) -> io::Result<(u64, Option<[u8; 32]>)> {
+    use std::io::{Read, Write};
+    let mut out = std::fs::File::create(target)?;
+    let mut size = 0u64;
+    let mut sha = want_sha256.then(Sha256::new);
+    let mut buf = vec![0u8; if want_sha256 { 1024 * 1024 } else { 0 }];
+    for part in parts {
+        let mut input = std::fs::File::open(part)?;
+        match sha.as_mut() {
+            // std::io::copy between files uses copy_file_range: no bytes pass through here.
+            None => size += std::io::copy(&mut input, &mut out)?,
+            Some(sha) => loop {
+                let n = input.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                sha.update(&buf[..n]);
+                out.write_all(&buf[..n])?;
+                size += n as u64;
+            },
+        }
+    }
+    out.sync_all()?;
+    Ok((size, sha.map(|s| s.finalize().into())))
 }
 
 /// A fresh 128-bit random id in hex.
