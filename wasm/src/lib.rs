@@ -1,1 +1,41 @@
-//! Placeholder.
+//! `stowage`: the browser client of Stowage Files, built with `wasm-bindgen --target web`.
+//!
+//! ```javascript
+//! import init, { configure, upload, download, list } from './pkg/stowage.js';
+//! await init();
+//! configure({ baseUrl: 'http://127.0.0.1:8080', appId: 'demo', apiKey: 'demo-key' });
+//! const url = await upload(input.files[0], '/docs', true);   // like Backendless.Files.upload
+//! const blob = await download('/docs/' + input.files[0].name);
+//! ```
+//!
+//! Layout: `js.rs` holds every `#[wasm_bindgen]` item (the JS surface and its TypeScript
+//! shapes) and only converts values. The work is plain Rust: [`endpoint`] builds URLs from
+//! paths checked by `stowage_protocol::FilePath`, [`error`] is the one error type,
+//! [`progress`] keeps progress reports monotonic; these three build and test on the host.
+//! `client.rs` (the operations), `upload.rs`, `download.rs`, `fetch.rs`, `xhr.rs`, `abort.rs`
+//! and `options.rs` need a browser and build for `wasm32` only.
+
+pub mod endpoint;
+pub mod error;
+pub mod progress;
+
+#[cfg(target_arch = "wasm32")]
+mod abort;
+#[cfg(target_arch = "wasm32")]
+mod client;
+#[cfg(target_arch = "wasm32")]
+mod download;
+#[cfg(target_arch = "wasm32")]
+mod fetch;
+#[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(target_arch = "wasm32")]
+mod options;
+#[cfg(target_arch = "wasm32")]
+mod upload;
+#[cfg(target_arch = "wasm32")]
+mod xhr;
+
+pub use error::Error;
+#[cfg(target_arch = "wasm32")]
+pub use js::*;

@@ -1,0 +1,393 @@
+//! Where each call goes: the app root `{baseUrl}/{appId}/{apiKey}` and the URLs under it, built
+//! from paths checked by the same canonicaliser the server uses (`stowage_protocol::FilePath`).
+
+use serde::Deserialize;
+use stowage_protocol::paths::encode_segment;
+use stowage_protocol::{ErrorCode, FilePath};
+
+use crate::error::Error;
+
+/// The connection settings a client is made from (JS `ClientOptions`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientOptions {
+    /// The server, e.g. `http://127.0.0.1:8080` (a trailing slash is ignored).
+    pub base_url: String,
+    /// The application id.
+    pub app_id: String,
+    /// The application's API key.
+    pub api_key: String,
+    /// Sent as the `user-token` header when set.
+    #[serde(default)]
+    pub user_token: Option<String>,
+}
+
+/// Query options of a directory listing (JS `ListOptions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListOptions {
+    /// Glob on names: `*`, `?`, `[abc]`.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// List subdirectories recursively.
+    #[serde(default)]
+    pub sub: Option<bool>,
+    /// Entries per page (the server accepts 1–1000, default 100).
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    /// Entries to skip.
+    #[serde(default)]
+    pub offset: Option<u32>,
+}
+
+/// The app root all URLs are built under, plus the optional user token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `{baseUrl}/{appId}/{apiKey}`, with app id and key percent-encoded.
+    root: String,
+    /// The base URL without trailing slash, to tell our own URLs from foreign ones.
+    base: String,
+    user_token: Option<String>,
+}
+
+impl Endpoint {
+    /// Checks the options: the base URL must be `http://` or `https://`, app id and key non-empty.
+    pub fn new(options: &ClientOptions) -> Result<Self, Error> {
+        let base = options.base_url.trim().trim_end_matches('/');
+        if !is_http_url(base) {
+            return Err(Error::InvalidConfig(format!(
+                "baseUrl must start with http:// or https://, got {:?}",
+                options.base_url
+            )));
+        }
+        if options.app_id.is_empty() || options.api_key.is_empty() {
+            return Err(Error::InvalidConfig(
+                "appId and apiKey must not be empty".into(),
+            ));
+        }
+        let root = format!(
+            "{base}/{}/{}",
+            encode_segment(&options.app_id),
+            encode_segment(&options.api_key)
+        );
+        let user_token = options.user_token.clone().filter(|t| !t.is_empty());
+        Ok(Self {
+            root,
+            base: base.to_owned(),
+            user_token,
+        })
+    }
+
+    /// The `user-token` header value, if any.
+    #[must_use]
+    pub fn user_token(&self) -> Option<&str> {
+        self.user_token.as_deref()
+    }
+
+    /// The token to send with a request to `url`: only to our own server, never to a foreign URL.
+    #[must_use]
+    pub fn user_token_for(&self, url: &str) -> Option<&str> {
+        let ours = url
+            .strip_prefix(&self.base)
+            .is_some_and(|rest| rest.starts_with('/'));
+        self.user_token().filter(|_| ours)
+    }
+
+    /// `GET {root}/info`.
+    #[must_use]
+    pub fn info_url(&self) -> String {
+        format!("{}/info", self.root)
+    }
+
+    /// `{root}/files/{encoded path}` (`files/` for the root).
+    #[must_use]
+    pub fn file_url(&self, path: &FilePath) -> String {
+        format!("{}/files/{}", self.root, path.to_encoded())
+    }
+
+    /// The upload URL `{root}/files/{dir}/{name}?overwrite=…`.
+    #[must_use]
+    pub fn upload_url(&self, target: &FilePath, overwrite: bool) -> String {
+        format!("{}?overwrite={overwrite}", self.file_url(target))
+    }
+
+    /// `POST {root}/files/{dir}/`: the trailing slash makes it a directory create.
+    #[must_use]
+    pub fn directory_url(&self, dir: &FilePath) -> String {
+        let url = self.file_url(dir);
+        if url.ends_with('/') {
+            url
+        } else {
+            url + "/"
+        }
+    }
+
+    /// `GET {root}/files/{path}?action=exists`.
+    #[must_use]
+    pub fn exists_url(&self, path: &FilePath) -> String {
+        format!("{}?action=exists", self.file_url(path))
+    }
+
+    /// `GET {root}/files/{dir}` with the listing query.
+    #[must_use]
+    pub fn list_url(&self, dir: &FilePath, options: &ListOptions) -> String {
+        let mut query = Vec::new();
+        if let Some(pattern) = &options.pattern {
+            query.push(format!("pattern={}", encode_segment(pattern)));
+        }
+        if let Some(sub) = options.sub {
+            query.push(format!("sub={sub}"));
+        }
+        if let Some(n) = options.page_size {
+            query.push(format!("pagesize={n}"));
+        }
+        if let Some(n) = options.offset {
+            query.push(format!("offset={n}"));
+        }
+        let url = self.file_url(dir);
+        if query.is_empty() {
+            url
+        } else {
+            format!("{url}?{}", query.join("&"))
+        }
+    }
+
+    /// `PUT {root}/files/{operation}` for `move`, `copy` and `rename`.
+    #[must_use]
+    pub fn operation_url(&self, operation: &str) -> String {
+        format!("{}/files/{operation}", self.root)
+    }
+
+    /// A full http(s) URL is used as is; anything else is a storage path under this app.
+    pub fn resolve(&self, path_or_url: &str) -> Result<String, Error> {
+        if is_http_url(path_or_url) {
+            Ok(path_or_url.to_owned())
+        } else {
+            Ok(self.file_url(&FilePath::parse(path_or_url)?))
+        }
+    }
+}
+
+/// True for `http://…` and `https://…` (scheme case-insensitive).
+#[must_use]
+pub fn is_http_url(text: &str) -> bool {
+    let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Checks a path that a call will create (upload target, new directory): the canonicaliser's
+/// rules plus the reserved first segments, with the server's codes and messages.
+pub fn creatable(path: FilePath) -> Result<FilePath, Error> {
+    match path.reserved_prefix() {
+        Some(segment) => Err(Error::api(
+            ErrorCode::ReservedPath,
+            format!("Path starts with a reserved segment: {segment}"),
+        )),
+        None => Ok(path),
+    }
+}
+
+/// The stored path of an upload: the directory `dir` plus the one segment `name`.
+pub fn upload_target(dir: &str, name: &str) -> Result<FilePath, Error> {
+    let target = FilePath::parse(dir)?.join(name)?;
+    creatable(target)
+}
+
+/// A path given in a JSON body (move, copy, rename): checked, then sent in absolute form.
+pub fn body_path(path: &str) -> Result<String, Error> {
+    Ok(FilePath::parse(path)?.to_absolute())
+}
+
+/// The new name of a rename: exactly one valid segment.
+pub fn new_name(name: &str) -> Result<String, Error> {
+    Ok(FilePath::root().join(name)?.as_str().to_owned())
+}
+
+/// The file name a save dialog suggests for `path_or_url`: the last path segment, decoded
+/// once for URLs, or `download` when there is none.
+#[must_use]
+pub fn suggested_file_name(path_or_url: &str) -> String {
+    let name = if is_http_url(path_or_url) {
+        let no_query = path_or_url.split(['?', '#']).next().unwrap_or_default();
+        let after_scheme = no_query
+            .split_once("://")
+            .map_or(no_query, |(_, rest)| rest);
+        match after_scheme.split_once('/') {
+            Some((_, path)) => FilePath::parse_encoded(path)
+                .ok()
+                .map(|p| p.name().to_owned()),
+            None => None,
+        }
+    } else {
+        FilePath::parse(path_or_url)
+            .ok()
+            .map(|p| p.name().to_owned())
+    };
+    name.filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "download".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint() -> Endpoint {
+        Endpoint::new(&ClientOptions {
+            base_url: "http://127.0.0.1:8080/".into(),
+            app_id: "demo".into(),
+            api_key: "demo key".into(),
+            user_token: Some("tok".into()),
+        })
+        .expect("valid options")
+    }
+
+    #[test]
+    fn urls_sit_under_the_app_root() {
+        let e = endpoint();
+        assert_eq!(e.info_url(), "http://127.0.0.1:8080/demo/demo%20key/info");
+        let p = FilePath::parse("/dir/naïve résumé ✓.txt").expect("valid");
+        assert_eq!(
+            e.file_url(&p),
+            "http://127.0.0.1:8080/demo/demo%20key/files/dir/na%C3%AFve%20r%C3%A9sum%C3%A9%20%E2%9C%93.txt"
+        );
+        assert_eq!(
+            e.file_url(&FilePath::root()),
+            "http://127.0.0.1:8080/demo/demo%20key/files/"
+        );
+        assert_eq!(
+            e.upload_url(&upload_target("a/", "b c").expect("valid"), false),
+            "http://127.0.0.1:8080/demo/demo%20key/files/a/b%20c?overwrite=false"
+        );
+        assert_eq!(
+            e.directory_url(&FilePath::parse("x/y").expect("valid")),
+            "http://127.0.0.1:8080/demo/demo%20key/files/x/y/"
+        );
+        assert_eq!(
+            e.exists_url(&FilePath::parse("x").expect("valid")),
+            "http://127.0.0.1:8080/demo/demo%20key/files/x?action=exists"
+        );
+        assert_eq!(
+            e.operation_url("move"),
+            "http://127.0.0.1:8080/demo/demo%20key/files/move"
+        );
+    }
+
+    #[test]
+    fn a_literal_percent_survives_the_servers_single_decode() {
+        let e = endpoint();
+        let url = e
+            .resolve("%2e%2e/100%")
+            .expect("a literal name, not an escape");
+        assert!(url.ends_with("/files/%252e%252e/100%25"), "{url}");
+    }
+
+    #[test]
+    fn list_query_is_encoded() {
+        let e = endpoint();
+        let dir = FilePath::parse("d").expect("valid");
+        assert!(e
+            .list_url(&dir, &ListOptions::default())
+            .ends_with("/files/d"));
+        let opts = ListOptions {
+            pattern: Some("*.txt&x=[ab]".into()),
+            sub: Some(true),
+            page_size: Some(10),
+            offset: Some(20),
+        };
+        assert!(
+            e.list_url(&dir, &opts).ends_with(
+                "/files/d?pattern=%2A.txt%26x%3D%5Bab%5D&sub=true&pagesize=10&offset=20"
+            ),
+            "{}",
+            e.list_url(&dir, &opts)
+        );
+    }
+
+    #[test]
+    fn bad_paths_get_the_servers_codes() {
+        let e = upload_target("a/../b", "x.txt").expect_err("must fail");
+        assert_eq!((e.code(), e.status()), (6006, 400));
+        assert_eq!(e.to_string(), "Path contains prohibited symbols: a/../b");
+        assert_eq!(
+            upload_target("d", "a/b").expect_err("must fail").code(),
+            6006
+        );
+        assert_eq!(upload_target("d", "").expect_err("must fail").code(), 6006);
+        assert_eq!(
+            upload_target("d", &"n".repeat(256))
+                .expect_err("must fail")
+                .code(),
+            6008
+        );
+        let reserved = upload_target("/move/x", "y").expect_err("must fail");
+        assert_eq!((reserved.code(), reserved.status()), (6010, 400));
+        assert_eq!(
+            reserved.to_string(),
+            "Path starts with a reserved segment: move"
+        );
+        assert_eq!(
+            upload_target("", "binary").expect_err("must fail").code(),
+            6010
+        );
+        assert!(upload_target("/", "moved.txt").is_ok());
+        assert_eq!(new_name("x/y").expect_err("must fail").code(), 6006);
+        assert_eq!(body_path("docs//x").expect_err("must fail").code(), 6006);
+        assert_eq!(body_path("docs/x/").expect("valid"), "/docs/x");
+        assert_eq!(
+            endpoint().resolve("a\\b").expect_err("must fail").code(),
+            6006
+        );
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let mut o = ClientOptions {
+            base_url: "ftp://x".into(),
+            app_id: "a".into(),
+            api_key: "k".into(),
+            user_token: None,
+        };
+        assert_eq!(
+            Endpoint::new(&o).expect_err("must fail").js_name(),
+            "ConfigurationError"
+        );
+        o.base_url = "HTTPS://files.example.com".into();
+        assert!(Endpoint::new(&o).is_ok());
+        o.app_id.clear();
+        assert!(Endpoint::new(&o).is_err());
+    }
+
+    #[test]
+    fn user_token_only_goes_to_our_server() {
+        let e = endpoint();
+        assert_eq!(e.user_token_for(&e.info_url()), Some("tok"));
+        assert_eq!(e.user_token_for("http://127.0.0.1:8080/other"), Some("tok"));
+        assert_eq!(e.user_token_for("http://127.0.0.1:80800/demo"), None);
+        assert_eq!(e.user_token_for("https://cdn.example.com/demo/x"), None);
+    }
+
+    #[test]
+    fn full_urls_are_used_as_is() {
+        let e = endpoint();
+        assert_eq!(
+            e.resolve("https://cdn.example.com/a%20b").expect("url"),
+            "https://cdn.example.com/a%20b"
+        );
+        assert!(is_http_url("HTTP://x"));
+        assert!(!is_http_url("httpfoo/bar"));
+    }
+
+    #[test]
+    fn suggested_names() {
+        assert_eq!(
+            suggested_file_name("dir/naïve résumé ✓.txt"),
+            "naïve résumé ✓.txt"
+        );
+        assert_eq!(
+            suggested_file_name("http://h:1/demo/k/files/d/a%20b.txt?x=1#f"),
+            "a b.txt"
+        );
+        assert_eq!(suggested_file_name("http://h:1"), "download");
+        assert_eq!(suggested_file_name("/"), "download");
+    }
+}

@@ -1,0 +1,85 @@
+//! The small JSON calls (info, list, exists, move, ...) over `fetch`, each holding its
+//! `AbortController` in a guard whose `Drop` aborts the request.
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, Request, RequestCache, RequestInit, Response};
+
+use crate::error::Error;
+
+/// A request in flight. Dropping it before it finished aborts it.
+#[derive(Debug)]
+struct Guard {
+    controller: AbortController,
+    finished: bool,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.controller.abort();
+        }
+    }
+}
+
+/// Sends one request and reads the whole answer as text: `(status, body)`.
+/// `json` is sent with `Content-Type: application/json`. Responses are never taken from the
+/// HTTP cache (`cache: "no-store"`): listings and `exists` must be current.
+pub(crate) async fn send(
+    method: &str,
+    url: &str,
+    user_token: Option<&str>,
+    json: Option<&str>,
+) -> Result<(u16, String), Error> {
+    let js = |e: JsValue| Error::from_js(&e);
+    let controller = AbortController::new().map_err(js)?;
+    let mut guard = Guard {
+        controller,
+        finished: false,
+    };
+
+    let headers = Headers::new().map_err(js)?;
+    if let Some(token) = user_token {
+        headers.set("user-token", token).map_err(js)?;
+    }
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_cache(RequestCache::NoStore);
+    init.set_signal(Some(&guard.controller.signal()));
+    if let Some(body) = json {
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(js)?;
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_headers_headers(&headers);
+    let request = Request::new_with_str_and_init(url, &init).map_err(|e| {
+        Error::InvalidArgument(format!("cannot build a request: {}", Error::from_js(&e)))
+    })?;
+
+    let response: Response = JsFuture::from(global_fetch(&request)?)
+        .await
+        .map_err(js)?
+        .dyn_into()
+        .map_err(|_| Error::Browser("fetch did not answer a Response".into()))?;
+    let text = JsFuture::from(response.text().map_err(js)?)
+        .await
+        .map_err(js)?;
+    guard.finished = true;
+    Ok((response.status(), text.as_string().unwrap_or_default()))
+}
+
+/// `fetch(request)` on whatever global there is (a window or a worker).
+fn global_fetch(request: &Request) -> Result<Promise, Error> {
+    let global = js_sys::global();
+    let fetch: Function = Reflect::get(&global, &"fetch".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| Error::Browser("this environment has no fetch()".into()))?;
+    fetch
+        .call1(&global, request)
+        .map_err(|e| Error::from_js(&e))?
+        .dyn_into()
+        .map_err(|_| Error::Browser("fetch() did not return a Promise".into()))
+}
