@@ -40,6 +40,25 @@ pub struct Config {
     /// Largest accepted upload body, in bytes (default 5 GiB).
     #[arg(long, env = "STOWAGE_MAX_UPLOAD_BYTES", default_value_t = 5 * 1024 * 1024 * 1024)]
     pub max_upload_bytes: u64,
+
+    /// Secret for presigned URLs. When absent, one is generated once and kept in
+    /// `{data}/signing.key`.
+    #[arg(long, env = "STOWAGE_SIGNING_SECRET", hide_env_values = true)]
+    pub signing_secret: Option<String>,
+
+    /// Seconds an unfinished multipart upload is kept before its parts are removed.
+    #[arg(long, env = "STOWAGE_UPLOAD_TTL", default_value_t = 24 * 3600)]
+    pub upload_ttl: u64,
+
+    /// Smallest multipart part but the last, in bytes. Below 5 MiB only together with
+    /// `--unsafe-test-hooks` (for tests with small files).
+    #[arg(long, env = "STOWAGE_MIN_PART_SIZE", default_value_t = stowage_protocol::multipart::MIN_PART_SIZE)]
+    pub min_part_size: u64,
+
+    /// FOR TESTS ONLY: enables `/v1/test/faults` (fail, drop, throttle or delay part uploads)
+    /// and `/v1/test/stats`. Refused unless `--listen` is a loopback address.
+    #[arg(long, env = "STOWAGE_UNSAFE_TEST_HOOKS")]
+    pub unsafe_test_hooks: bool,
 }
 
 /// One app: its id and REST API key.
@@ -61,6 +80,9 @@ fn parse_app(text: &str) -> Result<AppCredentials, String> {
     if !ok(id) || !ok(key) {
         return Err("ID and KEY may use only letters, digits, '-', '_' and '.'".into());
     }
+    if id == "v1" {
+        return Err("the app id 'v1' is reserved for the /v1 API".into());
+    }
     Ok(AppCredentials {
         id: id.to_owned(),
         key: key.to_owned(),
@@ -68,6 +90,27 @@ fn parse_app(text: &str) -> Result<AppCredentials, String> {
 }
 
 impl Config {
+    /// Checks combinations clap cannot: test hooks only on loopback, small parts only with them.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.unsafe_test_hooks && !self.listen.ip().is_loopback() {
+            return Err(format!(
+                "--unsafe-test-hooks is refused on {}: it is for tests on a loopback address only",
+                self.listen
+            ));
+        }
+        if self.min_part_size < stowage_protocol::multipart::MIN_PART_SIZE
+            && !self.unsafe_test_hooks
+        {
+            return Err(
+                "--min-part-size below 5 MiB needs --unsafe-test-hooks (tests only)".into(),
+            );
+        }
+        if self.min_part_size == 0 {
+            return Err("--min-part-size must be at least 1".into());
+        }
+        Ok(())
+    }
+
     /// A configuration for tests: the defaults with the given data directory.
     #[must_use]
     pub fn for_data_dir(data: impl Into<PathBuf>) -> Self {

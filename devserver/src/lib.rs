@@ -4,6 +4,8 @@
 
 pub mod config;
 pub mod error;
+pub mod faults;
+pub mod presign;
 mod routes;
 pub mod state;
 pub mod store;

@@ -29,6 +29,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    state.spawn_upload_gc();
     tracing::info!("listening on http://{}", config.listen);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -7,7 +7,9 @@ use stowage_protocol::paths::FilePath;
 use stowage_protocol::ApiError;
 
 use crate::config::{AppCredentials, Config};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::faults::Faults;
+use crate::presign::Signer;
 use crate::store::Store;
 
 /// Shared state of the server; cheap to clone.
@@ -24,6 +26,10 @@ struct Inner {
     public_base: String,
     custom_domain: Option<CustomDomain>,
     max_upload_bytes: u64,
+    signer: Signer,
+    faults: Option<Faults>,
+    upload_ttl_secs: u64,
+    min_part_size: u64,
 }
 
 /// The `--public-url` domain: URLs there are `{url}/{path}` for the first app.
@@ -36,7 +42,14 @@ struct CustomDomain {
 impl AppState {
     /// Opens the store in `config.data` and prepares URL rules for `config.listen`.
     pub async fn open(config: &Config) -> AppResult<Self> {
+        config
+            .validate()
+            .map_err(|e| AppError::Io(std::io::Error::other(e)))?;
         let store = Store::open(&config.data).await?;
+        let signer = Signer::load(config.signing_secret.as_deref(), &config.data).await?;
+        if config.unsafe_test_hooks {
+            tracing::warn!("test hooks are on: /v1/test/faults can make uploads fail");
+        }
         let first_app = config.apps.first().cloned().unwrap_or(AppCredentials {
             id: "demo".into(),
             key: "demo-key".into(),
@@ -59,8 +72,75 @@ impl AppState {
                 public_base: format!("http://{}", config.listen),
                 custom_domain,
                 max_upload_bytes: config.max_upload_bytes,
+                signer,
+                faults: config.unsafe_test_hooks.then(Faults::default),
+                upload_ttl_secs: config.upload_ttl,
+                min_part_size: config.min_part_size,
             }),
         })
+    }
+
+    /// Runs the garbage collector of unfinished uploads until the state is dropped.
+    pub fn spawn_upload_gc(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let every = std::time::Duration::from_secs((self.inner.upload_ttl_secs / 2).clamp(1, 60));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(inner) = weak.upgrade() else { break };
+                let now = crate::store::now_ms();
+                match inner.store.expire_uploads(now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "expired unfinished uploads"),
+                    Err(e) => tracing::error!(error = %e, "upload garbage collection failed"),
+                }
+            }
+        });
+    }
+
+    /// The presigned-URL signer.
+    #[must_use]
+    pub fn signer(&self) -> &Signer {
+        &self.inner.signer
+    }
+
+    /// Fault injection and counters, when test hooks are on.
+    #[must_use]
+    pub fn faults(&self) -> Option<&Faults> {
+        self.inner.faults.as_ref()
+    }
+
+    /// Lifetime of unfinished uploads, in seconds.
+    #[must_use]
+    pub fn upload_ttl_secs(&self) -> u64 {
+        self.inner.upload_ttl_secs
+    }
+
+    /// Smallest part but the last.
+    #[must_use]
+    pub fn min_part_size(&self) -> u64 {
+        self.inner.min_part_size
+    }
+
+    /// Base of every URL this server hands out (`http://{listen}`).
+    #[must_use]
+    pub fn public_base(&self) -> &str {
+        &self.inner.public_base
+    }
+
+    /// The app whose REST API key is `key` (the `/v1` API names apps by `X-API-Key`).
+    pub fn app_for_key(&self, key: &str) -> Result<String, ApiError> {
+        self.inner
+            .apps
+            .iter()
+            .find(|(_, k)| k.as_str() == key)
+            .map(|(id, _)| id.clone())
+            .ok_or_else(|| {
+                ApiError::new(
+                    stowage_protocol::ErrorCode::WrongApp,
+                    "Invalid application id or API key",
+                )
+            })
     }
 
     /// The storage seam.

@@ -82,6 +82,8 @@ error_codes! {
     RootNotAllowed = 6013, 400;
     /// The requested byte range lies outside the file.
     RangeNotSatisfiable = 6014, 416;
+    /// An `If-Match` header names another version of the file.
+    PreconditionFailed = 6015, 412;
     /// "Parameter {name} cannot be null"
     ParameterNull = 8001, 400;
     /// "Missing field {field}"

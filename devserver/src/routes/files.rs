@@ -90,7 +90,50 @@ pub(super) async fn get(State(state): State<AppState>, req: Request) -> AppResul
     }
 }
 
-async fn serve(state: &AppState, entry: &Entry, req: Request) -> AppResult<Response> {
+/// Whether an `If-None-Match` / `If-Match` list names `etag` (`*` names any).
+fn etag_listed(list: &HeaderValue, etag: &str) -> bool {
+    list.to_str().is_ok_and(|l| {
+        l.split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+    })
+}
+
+/// The file's own ETag (CRC32C and size of its bytes, the same one `complete` answers) governs
+/// the conditional headers; tower-http's `ServeFile` then does ranges, Last-Modified and
+/// the body.
+pub(super) async fn serve(
+    state: &AppState,
+    entry: &Entry,
+    mut req: Request,
+) -> AppResult<Response> {
+    let etag = entry.etag.clone().unwrap_or_default();
+    let headers = req.headers_mut();
+    if let Some(list) = headers.remove(header::IF_MATCH) {
+        if !etag_listed(&list, &etag) {
+            return Err(AppError::api(
+                ErrorCode::PreconditionFailed,
+                "The file has changed (If-Match)",
+            ));
+        }
+    }
+    if let Some(list) = headers.remove(header::IF_NONE_MATCH) {
+        if etag_listed(&list, &etag) {
+            headers.remove(header::IF_MODIFIED_SINCE);
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            if let Ok(v) = HeaderValue::from_str(&etag) {
+                response.headers_mut().insert(header::ETAG, v);
+            }
+            return Ok(response);
+        }
+        // A failed If-None-Match overrides If-Modified-Since (RFC 9110 13.2.2).
+        headers.remove(header::IF_MODIFIED_SINCE);
+    }
+    if let Some(validator) = headers.remove(header::IF_RANGE) {
+        if validator.to_str().ok() != Some(etag.as_str()) {
+            headers.remove(header::RANGE);
+        }
+    }
     let local = state.store().readable_path(entry).await?;
     let mime = entry
         .content_type
@@ -119,6 +162,9 @@ async fn serve(state: &AppState, entry: &Entry, req: Request) -> AppResult<Respo
         _ => {}
     }
     let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, v);
+    }
     // Uploaded HTML or SVG must not run script in the origin that serves it.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -206,7 +252,7 @@ async fn count(
 
 /// Content type to store: what the sender declared, unless it is missing or generic; then
 /// a guess from the name's extension.
-fn stored_type(declared: Option<&str>, name: &str) -> String {
+pub(super) fn stored_type(declared: Option<&str>, name: &str) -> String {
     match declared.map(str::trim).filter(|t| !t.is_empty()) {
         Some(t)
             if !t.starts_with("application/octet-stream")

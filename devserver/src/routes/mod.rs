@@ -3,6 +3,8 @@
 
 mod body;
 mod files;
+mod signed;
+mod v1;
 
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderName, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use stowage_protocol::{ApiError, AppInfo, ErrorCode};
 use tower::Layer as _;
@@ -34,6 +36,21 @@ pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
         .route("/{app}/{key}/files", files.clone())
         .route("/{app}/{key}/files/", files.clone())
         .route("/{app}/{key}/files/{*rest}", files)
+        .route("/v1/files/presigned-url", post(v1::presign_upload))
+        .route("/v1/files/download-url", post(v1::presign_download))
+        .route("/v1/files/multipart/init", post(v1::init))
+        .route("/v1/files/multipart/presigned-url", post(v1::presign_parts))
+        .route("/v1/files/multipart/complete", post(v1::complete))
+        .route("/v1/files/multipart/abort", post(v1::abort))
+        .route("/v1/files/multipart/{upload_id}", get(v1::status))
+        .route("/v1/signed/put/{*rest}", put(signed::put_file))
+        .route(
+            "/v1/signed/get/{*rest}",
+            get(signed::get_file).head(signed::get_file),
+        )
+        .route("/v1/signed/parts/{upload_id}/{part}", put(signed::put_part))
+        .route("/v1/test/faults", post(signed::set_faults))
+        .route("/v1/test/stats", get(signed::stats))
         .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
         .layer(middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::disable())

@@ -55,6 +55,7 @@ pub enum WriteError<E> {
 #[derive(Debug, Clone)]
 pub struct Blobs {
     root: PathBuf,
+    staging: PathBuf,
     /// `root` with symlinks resolved: every blob read must resolve below it.
     canonical_root: PathBuf,
     tmp: PathBuf,
@@ -75,8 +76,11 @@ impl Blobs {
         sync_dir(root.clone()).await?;
         sync_dir(data.to_path_buf()).await?;
         let canonical_root = fs::canonicalize(&root).await?;
+        let staging = data.join("staging");
+        fs::create_dir_all(&staging).await?;
         Ok(Self {
             root,
+            staging,
             canonical_root,
             tmp,
         })
@@ -86,6 +90,39 @@ impl Blobs {
     #[must_use]
     pub fn path(&self, id: &str) -> PathBuf {
         self.root.join(id.get(..2).unwrap_or("00")).join(id)
+    }
+
+    /// Where part `n` of multipart upload `upload` is kept until completion. `upload` must be
+    /// a server-made id (hex), checked by the caller.
+    #[must_use]
+    pub fn part_path(&self, upload: &str, n: u64) -> PathBuf {
+        self.staging.join(upload).join(n.to_string())
+    }
+
+    /// Creates the staging directory of an upload.
+    pub async fn create_staging(&self, upload: &str) -> io::Result<()> {
+        fs::create_dir_all(self.staging.join(upload)).await?;
+        sync_dir(self.staging.clone()).await
+    }
+
+    /// Removes the staging directory of an upload and every part in it.
+    pub async fn remove_staging(&self, upload: &str) -> io::Result<()> {
+        match fs::remove_dir_all(self.staging.join(upload)).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ids of every upload with a staging directory.
+    pub async fn staged_uploads(&self) -> io::Result<Vec<String>> {
+        let mut ids = Vec::new();
+        let mut dir = fs::read_dir(&self.staging).await?;
+        while let Some(entry) = dir.next_entry().await? {
+            if let Some(name) = entry.file_name().to_str() {
+                ids.push(name.to_owned());
+            }
+        }
+        Ok(ids)
     }
 
     /// The blob's path for reading, with symlinks resolved; `None` when it resolves outside the
@@ -283,7 +320,7 @@ fn concat_blocking(
 }
 
 /// A fresh 128-bit random id in hex.
-fn new_id() -> String {
+pub fn new_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -80,6 +80,11 @@ impl Meta {
         Ok(self.writer.begin().await?)
     }
 
+    /// A connection for reads outside any transaction.
+    pub async fn read(&self) -> AppResult<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+        Ok(self.reader.acquire().await?)
+    }
+
     /// The entry at `path`, read outside any transaction.
     pub async fn get(&self, app: &str, path: &FilePath) -> AppResult<Option<Entry>> {
         let mut conn = self.reader.acquire().await?;

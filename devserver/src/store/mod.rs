@@ -4,6 +4,10 @@
 
 pub mod blobs;
 pub mod meta;
+mod multipart;
+pub mod uploads;
+
+pub use multipart::{Claimed, NewUpload};
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,15 +27,22 @@ use meta::Meta;
 pub struct Store {
     blobs: Blobs,
     meta: Meta,
+    /// One lock per multipart upload, held while a part is recorded or the upload completes.
+    upload_locks: std::sync::Arc<
+        tokio::sync::Mutex<
+            std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>,
+        >,
+    >,
 }
 
 /// Milliseconds since the Unix epoch.
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// The strong ETag of a file's bytes: CRC32C and size.
 fn etag(size: u64, crc32c: u32) -> String {
     format!("\"{crc32c:08x}-{size:x}\"")
 }
@@ -77,7 +88,11 @@ impl Store {
                 "removed unreferenced blobs left by an interrupted write"
             );
         }
-        Ok(Self { blobs, meta })
+        Ok(Self {
+            blobs,
+            meta,
+            upload_locks: std::sync::Arc::default(),
+        })
     }
 
     /// The entry at `path`, if any.
@@ -193,18 +208,7 @@ impl Store {
         overwrite: bool,
     ) -> AppResult<Option<String>> {
         let mut tx = self.meta.begin().await?;
-        meta::ensure_dirs(&mut tx, app, &path.ancestors(), entry.created_ms).await?;
-        let replaced = match meta::get(&mut tx, app, path).await? {
-            None => {
-                meta::insert(&mut tx, app, entry).await?;
-                None
-            }
-            Some(old) if overwrite && !old.is_dir => {
-                meta::replace_content(&mut tx, app, entry).await?;
-                old.blob_id
-            }
-            Some(_) => return Err(ApiError::already_exists(path.name()).into()),
-        };
+        let replaced = commit_file_in(&mut tx, app, path, entry, overwrite).await?;
         tx.commit().await?;
         Ok(replaced)
     }
@@ -330,6 +334,29 @@ impl Store {
         meta::move_tree(&mut tx, app, source, &new_path, now_ms()).await?;
         tx.commit().await?;
         Ok(new_path)
+    }
+}
+
+/// Within a transaction: makes a written blob visible at `path` (creating directories), under
+/// the overwrite rule. Returns the blob it replaced, if any.
+async fn commit_file_in(
+    tx: &mut sqlx::SqliteConnection,
+    app: &str,
+    path: &FilePath,
+    entry: &Entry,
+    overwrite: bool,
+) -> AppResult<Option<String>> {
+    meta::ensure_dirs(tx, app, &path.ancestors(), entry.created_ms).await?;
+    match meta::get(tx, app, path).await? {
+        None => {
+            meta::insert(tx, app, entry).await?;
+            Ok(None)
+        }
+        Some(old) if overwrite && !old.is_dir => {
+            meta::replace_content(tx, app, entry).await?;
+            Ok(old.blob_id)
+        }
+        Some(_) => Err(ApiError::already_exists(path.name()).into()),
     }
 }
 
