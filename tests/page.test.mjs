@@ -1,0 +1,186 @@
+// The demo page (www/) used as a person would, in a real browser through Playwright: make a
+// folder, upload a 3 MiB file with the file input, watch its progress, download it back and
+// compare bytes, hit the "name taken" error, replace, rename, move and delete.
+//
+// Server: STOWAGE_TEST_SERVER (set by tests/run.mjs); when unset this file starts the built
+// target/release/stowage-devserver itself. Browser: STOWAGE_BROWSER (default chrome).
+// Screenshots go to tests/artifacts/.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchBrowser } from './engines.mjs';
+import { ARTIFACTS, startServer } from './server.mjs';
+
+const ENGINE = process.env.STOWAGE_BROWSER || 'chrome';
+const SIZE = 3 * 1024 * 1024 + 4321;
+const TAKEN = "A file with that name already exists here. Turn on 'Replace existing files' to overwrite.";
+const unique = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+const FOLDER = `page-test-${unique}`;
+
+let ownServer;
+let serverUrl;
+let browser;
+let page;
+let workDir;
+let samplePath;
+let sampleBytes;
+const pageErrors = [];
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  serverUrl = process.env.STOWAGE_TEST_SERVER;
+  if (!serverUrl) {
+    ownServer = await startServer();
+    serverUrl = ownServer.url;
+  }
+  workDir = await mkdtemp(join(tmpdir(), 'stowage-page-'));
+  sampleBytes = randomBytes(SIZE);
+  samplePath = join(workDir, `sample-${unique}.bin`);
+  await writeFile(samplePath, sampleBytes);
+
+  browser = await launchBrowser(ENGINE);
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') console.log(`[browser console] ${msg.text()}`);
+  });
+});
+
+after(async () => {
+  if (page) await page.screenshot({ path: join(ARTIFACTS, 'page-end.png'), fullPage: true }).catch(() => {});
+  await browser?.close();
+  await ownServer?.stop();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+const fileName = () => basename(samplePath);
+const row = (name, kind) => page.locator(`[data-testid="entry"][data-name="${name}"][data-kind="${kind}"]`);
+const uploadItems = () => page.locator(`[data-testid="upload-item"][data-file="${fileName()}"]`);
+
+/** Waits until the `index`-th upload of the sample file is over; answers its state and status text. */
+async function finishedUpload(index) {
+  await page.waitForFunction(
+    ([selector, i]) => {
+      const item = document.querySelectorAll(selector)[i];
+      return item && ['done', 'error', 'cancelled'].includes(item.dataset.state);
+    },
+    [`[data-testid="upload-item"][data-file="${fileName()}"]`, index],
+    { timeout: 120_000 },
+  );
+  const item = uploadItems().nth(index);
+  return {
+    state: await item.getAttribute('data-state'),
+    status: (await item.getByTestId('upload-status').textContent()).trim(),
+    bar: await item.getByTestId('upload-progress').evaluate((el) => ({ value: el.value, max: el.max })),
+  };
+}
+
+test(`the demo page in ${ENGINE}`, async (t) => {
+  await t.test('connects to the server', async () => {
+    await page.goto(`${serverUrl}/`);
+    await page.locator('[data-testid="server-info"][data-state="ready"]').waitFor();
+    assert.match(await page.getByTestId('server-info').textContent(), /server \d+\.\d+\.\d+/);
+    assert.equal((await page.getByTestId('current-dir').textContent()).trim(), 'Top folder');
+  });
+
+  await t.test('creates a folder and opens it', async () => {
+    await page.getByLabel('New folder').fill(FOLDER);
+    await page.getByRole('button', { name: 'Create folder' }).click();
+    await row(FOLDER, 'dir').getByTestId('open-dir').click();
+    await page.locator(`[data-testid="current-dir"]:text-is("${FOLDER}")`).waitFor();
+    assert.equal(await page.locator('#upload-dir').textContent(), `/${FOLDER}`);
+    await page.getByTestId('empty').waitFor();
+  });
+
+  await t.test('uploads a chosen file with byte progress', async () => {
+    await page.evaluate(() => {
+      window.progressSeen = [];
+      new MutationObserver((records) => {
+        for (const r of records) window.progressSeen.push(Number(r.target.dataset.loaded));
+      }).observe(document.getElementById('uploads'), {
+        subtree: true,
+        attributes: true,
+        attributeFilter: ['data-loaded'],
+      });
+    });
+    await page.getByTestId('file-input').setInputFiles(samplePath);
+    const upload = await finishedUpload(0);
+    assert.deepEqual(upload, { state: 'done', status: 'Done', bar: { value: upload.bar.max, max: upload.bar.max } });
+    const seen = await page.evaluate(() => window.progressSeen);
+    assert.ok(seen.length > 0, 'onProgress was never called');
+    assert.ok(seen.every((n, i) => i === 0 || n >= seen[i - 1]), `progress went backwards: ${seen}`);
+    assert.ok(seen.at(-1) >= SIZE, `last progress ${seen.at(-1)} < ${SIZE}`);
+  });
+
+  await t.test('lists the uploaded file', async () => {
+    const entry = row(fileName(), 'file');
+    await entry.waitFor();
+    assert.equal((await entry.getByTestId('entry-size').textContent()).trim(), '3.0 MiB');
+  });
+
+  await t.test('downloads the same bytes (saveAs and the listed URL)', async () => {
+    const entry = row(fileName(), 'file');
+    const [download] = await Promise.all([page.waitForEvent('download'), entry.getByTestId('download').click()]);
+    assert.equal(download.suggestedFilename(), fileName());
+    const saved = await readFile(await download.path());
+    assert.equal(saved.length, SIZE);
+    assert.ok(saved.equals(sampleBytes), 'downloaded bytes differ from the uploaded file');
+
+    const href = await entry.getByTestId('entry-link').getAttribute('href');
+    const response = await page.request.get(href);
+    assert.equal(response.status(), 200);
+    assert.ok((await response.body()).equals(sampleBytes), 'bytes at the listed URL differ');
+  });
+
+  await t.test('says in plain words that the name is taken', async () => {
+    assert.equal(await page.getByLabel('Replace existing files').isChecked(), false);
+    await page.getByTestId('file-input').setInputFiles(samplePath);
+    const upload = await finishedUpload(1);
+    assert.equal(upload.state, 'error');
+    assert.equal(upload.status, TAKEN);
+    await page.screenshot({ path: join(ARTIFACTS, 'page.png'), fullPage: true });
+  });
+
+  await t.test('replaces the file when asked to', async () => {
+    await page.getByLabel('Replace existing files').check();
+    await page.getByTestId('file-input').setInputFiles(samplePath);
+    const upload = await finishedUpload(2);
+    assert.equal(upload.state, 'done', upload.status);
+    await page.getByLabel('Replace existing files').uncheck();
+  });
+
+  await t.test('renames, moves and deletes through the row buttons', async () => {
+    const renamed = `renamed-${unique}.bin`;
+    page.once('dialog', (dialog) => dialog.accept(renamed));
+    await row(fileName(), 'file').getByTestId('rename').click();
+    await row(renamed, 'file').waitFor();
+    await row(fileName(), 'file').waitFor({ state: 'detached' });
+
+    page.once('dialog', (dialog) => dialog.accept(`/${FOLDER}/moved`));
+    await row(renamed, 'file').getByTestId('move').click();
+    await row('moved', 'dir').waitFor();
+    await row(renamed, 'file').waitFor({ state: 'detached' });
+
+    await row('moved', 'dir').getByTestId('open-dir').click();
+    await row(renamed, 'file').waitFor();
+    await page.getByTestId('up').click();
+    await row('moved', 'dir').waitFor();
+
+    page.once('dialog', (dialog) => dialog.accept());
+    await row('moved', 'dir').getByTestId('delete').click();
+    await row('moved', 'dir').waitFor({ state: 'detached' });
+    await page.getByTestId('empty').waitFor();
+    assert.equal(await page.getByTestId('message').isHidden(), true, await page.getByTestId('message').textContent());
+  });
+
+  await t.test('threw no uncaught errors in the page', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});

@@ -1,0 +1,247 @@
+#!/usr/bin/env node
+// The runner behind `npm test`: set-up, lint, Rust tests, the wasm and server builds, then the
+// browser suites against a real stowage-devserver. Every step runs even after another failed
+// (unless it needs what failed); the last line is `N passed, N failed` over the steps.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_ENGINES, ENGINES } from './engines.mjs';
+import { ARTIFACTS, ROOT, startServer } from './server.mjs';
+
+const GROUPS = ['cargo', 'wasm', 'page'];
+const MINUTE = 60_000;
+
+const USAGE = `usage: npm test -- [options]
+
+  --browser NAME    engine for the browser suites: ${Object.keys(ENGINES).join(', ')}
+                    (repeat or comma-separate for several; default ${DEFAULT_ENGINES.join(',')})
+  --only GROUP      run only some groups: cargo (fmt, clippy, cargo test),
+                    wasm (wasm-bindgen browser tests), page (Playwright page test);
+                    repeat or comma-separate for several
+  --skip-lint       skip cargo fmt --check and cargo clippy
+  -h, --help        this text`;
+
+function parseCommandLine(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        browser: { type: 'string', multiple: true },
+        only: { type: 'string', multiple: true },
+        'skip-lint': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    usageError(err.message);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const split = (list) => (list ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const engines = split(values.browser);
+  const groups = split(values.only);
+  for (const name of engines) if (!ENGINES[name]) usageError(`unknown browser ${JSON.stringify(name)}`);
+  for (const name of groups) if (!GROUPS.includes(name)) usageError(`unknown group ${JSON.stringify(name)}`);
+  return {
+    engines: engines.length > 0 ? [...new Set(engines)] : DEFAULT_ENGINES,
+    groups: new Set(groups.length > 0 ? groups : GROUPS),
+    skipLint: values['skip-lint'],
+  };
+}
+
+function usageError(message) {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------- running commands
+
+let current = null; // the child process of the step that is running
+let server = null; // the devserver, while it runs
+let interrupted = null; // the signal that asked us to stop
+
+/** Runs a command with inherited output in its own process group; rejects on a non-zero exit. */
+function run(cmd, args, { env = {}, timeoutMs = 30 * MINUTE } = {}) {
+  console.log(`$ ${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}${cmd} ${args.join(' ')}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true, // its own process group, so a timeout or Ctrl-C ends its children too
+    });
+    current = child;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child, 'SIGTERM');
+      setTimeout(() => killGroup(child, 'SIGKILL'), 5_000).unref();
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      current = null;
+      reject(new Error(`${cmd}: ${err.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      current = null;
+      if (timedOut) reject(new Error(`timed out after ${timeoutMs / MINUTE} min`));
+      else if (code === 0) resolve();
+      else reject(new Error(signal ? `${cmd} was killed by ${signal}` : `${cmd} exited with code ${code}`));
+    });
+  });
+}
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+// ---------------------------------------------------------------- steps
+
+const results = []; // { name, status: 'passed' | 'failed' | 'skipped', seconds, note }
+
+const passed = (name) => results.some((r) => r.name === name && r.status === 'passed');
+
+async function step(name, fn, { needs = [] } = {}) {
+  if (interrupted) return;
+  const missing = needs.filter((n) => !passed(n));
+  if (missing.length > 0) {
+    results.push({ name, status: 'skipped', seconds: 0, note: `needs: ${missing.join(', ')}` });
+    console.log(`\n==> ${name}: skipped (needs ${missing.join(', ')})`);
+    return;
+  }
+  console.log(`\n==> ${name}`);
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, status: 'passed', seconds: (Date.now() - started) / 1000 });
+  } catch (err) {
+    const note = interrupted ? `interrupted by ${interrupted}` : err.message;
+    results.push({ name, status: 'failed', seconds: (Date.now() - started) / 1000, note });
+    console.log(`==> ${name}: FAILED: ${err.message}`);
+  }
+}
+
+function summary() {
+  const width = Math.max(...results.map((r) => r.name.length), 4);
+  console.log('\nSummary');
+  for (const r of results) {
+    const time = r.status === 'skipped' ? '' : `${r.seconds.toFixed(1).padStart(7)} s`;
+    const note = r.note ? `  ${r.note}` : '';
+    console.log(`  ${r.status.toUpperCase().padEnd(7)} ${r.name.padEnd(width)} ${time}${note}`);
+  }
+  const count = (status) => results.filter((r) => r.status === status).length;
+  const skipped = count('skipped');
+  console.log(`${count('passed')} passed, ${count('failed')} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  return count('failed') + skipped === 0;
+}
+
+async function stopServer() {
+  const running = server;
+  server = null;
+  if (running) await running.stop();
+}
+
+/** First signal: end the running step, skip the rest, stop the server, print the summary. Second: exit now. */
+function onSignal(signal) {
+  if (interrupted) process.exit(1); // the 'exit' hook in server.mjs still kills the server
+  interrupted = signal;
+  console.log(`\n${signal}: stopping`);
+  if (current) killGroup(current, 'SIGTERM');
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const { engines, groups, skipLint } = parseCommandLine(process.argv.slice(2));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  await step('setup', () => run('bash', ['scripts/setup.sh']));
+
+  if (groups.has('cargo')) {
+    if (!skipLint) {
+      await step('cargo fmt --check', () => run('cargo', ['fmt', '--all', '--check'], { timeoutMs: 5 * MINUTE }));
+      await step('cargo clippy', () =>
+        run('cargo', ['clippy', '--workspace', '--all-targets', '--', '-D', 'warnings']),
+      );
+    }
+    await step('cargo test', () => run('cargo', ['test', '--workspace']));
+  }
+
+  const wantsWasm = groups.has('wasm');
+  const wantsPage = groups.has('page');
+  if (wantsPage) {
+    await step('build wasm package', () =>
+      run('wasm-pack', [
+        'build', 'wasm', '--target', 'web', '--release', '--out-dir', '../www/pkg', '--out-name', 'stowage',
+      ]),
+    );
+    await step('page error sentences', () => run(process.execPath, ['--test', 'tests/errors.test.mjs']));
+  }
+  if (wantsWasm || wantsPage) {
+    await step('build devserver', () => run('cargo', ['build', '-p', 'stowage-devserver', '--release']));
+    await step(
+      'start devserver',
+      async () => {
+        server = await startServer({ logFile: join(ARTIFACTS, 'devserver.log') });
+        console.log(`devserver at ${server.url} (data ${server.dataDir}, log tests/artifacts/devserver.log)`);
+      },
+      { needs: ['build devserver'] },
+    );
+    const url = () => server?.url ?? '';
+    for (const name of engines) {
+      const engine = ENGINES[name];
+      if (wantsWasm) {
+        await step(
+          `wasm browser tests (${name})`,
+          () =>
+            run('wasm-pack', ['test', ...engine.wasmPackArgs, 'wasm'], {
+              env: {
+                ...engine.driverEnv(),
+                STOWAGE_TEST_SERVER: url(),
+                // wasm-bindgen-test-runner gives the whole headless run this many seconds (default 20).
+                WASM_BINDGEN_TEST_TIMEOUT: process.env.WASM_BINDGEN_TEST_TIMEOUT || '300',
+              },
+            }),
+          { needs: ['start devserver'] },
+        );
+      }
+      if (wantsPage) {
+        await step(
+          `page test (${name})`,
+          () =>
+            run(process.execPath, ['--test', 'tests/page.test.mjs'], {
+              env: { STOWAGE_TEST_SERVER: url(), STOWAGE_BROWSER: name },
+              timeoutMs: 10 * MINUTE,
+            }),
+          { needs: ['build wasm package', 'start devserver'] },
+        );
+      }
+    }
+  }
+
+  await stopServer();
+  const ok = summary();
+  process.exitCode = interrupted ? 128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[interrupted] : ok ? 0 : 1;
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  await stopServer();
+  process.exitCode = 1;
+});
