@@ -26,6 +26,9 @@ pub enum Fault {
         /// Seconds.
         retry_after: u64,
     },
+    /// Store the part but answer without the `ETag` header (as a server whose CORS setup does
+    /// not expose it looks to a browser).
+    HideEtag,
     /// Wait this long before handling the part.
     Delay {
         /// Milliseconds.

@@ -36,6 +36,11 @@ impl Client {
         })
     }
 
+    /// The app endpoint (shared).
+    pub(crate) fn endpoint(&self) -> Rc<Endpoint> {
+        Rc::clone(&self.endpoint)
+    }
+
     /// The URL a stored file is served at.
     pub(crate) fn file_url(&self, path: &str) -> Result<String, Error> {
         Ok(self.endpoint.file_url(&FilePath::parse(path)?))

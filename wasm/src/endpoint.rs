@@ -47,6 +47,8 @@ pub struct Endpoint {
     root: String,
     /// The base URL without trailing slash, to tell our own URLs from foreign ones.
     base: String,
+    /// The API key, sent as `X-API-Key` to the `/v1` API.
+    api_key: String,
     user_token: Option<String>,
 }
 
@@ -74,8 +76,21 @@ impl Endpoint {
         Ok(Self {
             root,
             base: base.to_owned(),
+            api_key: options.api_key.clone(),
             user_token,
         })
+    }
+
+    /// `{baseUrl}/v1/files/{route}`: the presigned and multipart control plane.
+    #[must_use]
+    pub fn v1_url(&self, route: &str) -> String {
+        format!("{}/v1/files/{route}", self.base)
+    }
+
+    /// The app's API key (the `X-API-Key` header of `/v1` calls).
+    #[must_use]
+    pub fn api_key(&self) -> &str {
+        &self.api_key
     }
 
     /// The `user-token` header value, if any.

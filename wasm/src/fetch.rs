@@ -32,6 +32,17 @@ pub(crate) async fn send(
     user_token: Option<&str>,
     json: Option<&str>,
 ) -> Result<(u16, String), Error> {
+    let token = user_token.map(|t| ("user-token", t));
+    send_with(method, url, token.as_slice(), json).await
+}
+
+/// [`send`] with any extra request headers (the `/v1` API's `X-API-Key`).
+pub(crate) async fn send_with(
+    method: &str,
+    url: &str,
+    extra_headers: &[(&str, &str)],
+    json: Option<&str>,
+) -> Result<(u16, String), Error> {
     let js = |e: JsValue| Error::from_js(&e);
     let controller = AbortController::new().map_err(js)?;
     let mut guard = Guard {
@@ -40,8 +51,8 @@ pub(crate) async fn send(
     };
 
     let headers = Headers::new().map_err(js)?;
-    if let Some(token) = user_token {
-        headers.set("user-token", token).map_err(js)?;
+    for (name, value) in extra_headers {
+        headers.set(name, value).map_err(js)?;
     }
     let init = RequestInit::new();
     init.set_method(method);

@@ -150,7 +150,7 @@ extern "C" {
 #[wasm_bindgen]
 #[derive(Debug, Clone)]
 pub struct StorageClient {
-    client: Client,
+    pub(crate) client: Client,
 }
 
 #[wasm_bindgen]
@@ -321,7 +321,7 @@ thread_local! {
 }
 
 /// The configured client, or a `ConfigurationError`.
-fn configured() -> Result<Client, Error> {
+pub(crate) fn configured() -> Result<Client, Error> {
     DEFAULT
         .with(|d| d.borrow().clone())
         .ok_or(Error::NotConfigured)
@@ -498,7 +498,7 @@ pub async fn create_directory(path: String) -> Result<String, JsValue> {
 }
 
 /// The conversions shared by the class methods and the module-level functions.
-mod ops {
+pub(crate) mod ops {
     use super::*;
     use wasm_bindgen::JsCast;
 
@@ -546,7 +546,7 @@ mod ops {
     }
 
     /// Plain JS objects and arrays, as `JSON.parse` would give.
-    fn to_js<T: Serialize>(value: &T) -> Result<JsValue, Error> {
+    pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, Error> {
         value
             .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
             .map_err(|e| Error::Browser(format!("cannot convert the answer: {e}")))

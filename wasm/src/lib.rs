@@ -17,20 +17,35 @@
 
 pub mod endpoint;
 pub mod error;
+pub mod hash;
+pub mod parts_progress;
 pub mod progress;
+pub mod retry;
 
 #[cfg(target_arch = "wasm32")]
 mod abort;
 #[cfg(target_arch = "wasm32")]
 mod client;
 #[cfg(target_arch = "wasm32")]
+mod control;
+#[cfg(target_arch = "wasm32")]
 mod download;
 #[cfg(target_arch = "wasm32")]
 mod fetch;
 #[cfg(target_arch = "wasm32")]
+mod journal;
+#[cfg(target_arch = "wasm32")]
 mod js;
 #[cfg(target_arch = "wasm32")]
+mod js_multipart;
+#[cfg(target_arch = "wasm32")]
+mod multipart;
+#[cfg(target_arch = "wasm32")]
 mod options;
+#[cfg(target_arch = "wasm32")]
+pub mod part;
+#[cfg(target_arch = "wasm32")]
+mod task;
 #[cfg(target_arch = "wasm32")]
 mod upload;
 #[cfg(target_arch = "wasm32")]
@@ -39,3 +54,5 @@ mod xhr;
 pub use error::Error;
 #[cfg(target_arch = "wasm32")]
 pub use js::*;
+#[cfg(target_arch = "wasm32")]
+pub use js_multipart::*;

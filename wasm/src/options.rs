@@ -67,7 +67,7 @@ pub(crate) fn transfer_options(
 }
 
 /// Decodes an optional plain-data object; anything but an object (or nothing) is a TypeError.
-fn decode_object<T: DeserializeOwned>(
+pub(crate) fn decode_object<T: DeserializeOwned>(
     value: Option<&JsValue>,
     kind: &str,
 ) -> Result<Option<T>, Error> {
@@ -84,7 +84,7 @@ fn decode_object<T: DeserializeOwned>(
 }
 
 /// One optional field of JS type `T` (`instanceof` check), read with `Reflect`.
-fn field<T: JsCast>(
+pub(crate) fn field<T: JsCast>(
     object: &JsValue,
     kind: &str,
     key: &str,

@@ -76,7 +76,7 @@ pub(crate) async fn upload(endpoint: &Endpoint, upload: Upload) -> Result<String
 }
 
 /// The name to store under: the `name` option, else the File's own name.
-fn stored_name(file: &Blob, name: Option<String>) -> Result<String, Error> {
+pub(crate) fn stored_name(file: &Blob, name: Option<String>) -> Result<String, Error> {
     name.or_else(|| file.dyn_ref::<File>().map(File::name))
         .filter(|n| !n.is_empty())
         .ok_or_else(|| {

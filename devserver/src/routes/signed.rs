@@ -198,7 +198,8 @@ pub(super) async fn put_part(State(state): State<AppState>, req: Request) -> App
         checksum: part.checksum,
     };
     let mut response = Json(info).into_response();
-    if let Ok(v) = HeaderValue::from_str(&part.etag) {
+    let hide = faults.contains(&Fault::HideEtag);
+    if let (Ok(v), false) = (HeaderValue::from_str(&part.etag), hide) {
         response.headers_mut().insert(header::ETAG, v);
     }
     Ok(response)
@@ -242,7 +243,7 @@ async fn injected(faults: &[Fault], body: Body, length: u64) -> Result<Response,
                 );
                 return Ok(r);
             }
-            Fault::Delay { .. } => {}
+            Fault::Delay { .. } | Fault::HideEtag => {}
         }
     }
     Err(body)
