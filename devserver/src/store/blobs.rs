@@ -192,6 +192,29 @@ impl Blobs {
         }
     }
 
+    /// Renames a staged file into the blob store under its id, without the directory fsync:
+    /// the caller owes [`sync_dirs`] on the returned directory before the blob may be
+    /// referenced (the group committer batches those).
+    pub async fn place_blob(&self, staged: Staged) -> io::Result<(BlobWritten, PathBuf)> {
+        let final_path = self.path(&staged.id);
+        if let Err(e) = fs::rename(&staged.tmp_path, &final_path).await {
+            let _ = fs::remove_file(&staged.tmp_path).await;
+            return Err(e);
+        }
+        let dir = final_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.root.clone());
+        Ok((
+            BlobWritten {
+                id: staged.id,
+                size: staged.size,
+                crc32c: staged.crc32c,
+            },
+            dir,
+        ))
+    }
+
     /// Renames a staged file into the blob store under its id and fsyncs the directory.
     pub async fn commit_blob(&self, staged: Staged) -> io::Result<BlobWritten> {
         let final_path = self.path(&staged.id);
@@ -324,6 +347,19 @@ pub fn new_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// fsyncs several directories at once (each once), in parallel.
+pub async fn sync_dirs(dirs: impl IntoIterator<Item = PathBuf>) -> io::Result<()> {
+    let unique: std::collections::BTreeSet<PathBuf> = dirs.into_iter().collect();
+    let tasks: Vec<_> = unique
+        .into_iter()
+        .map(|d| tokio::spawn(sync_dir(d)))
+        .collect();
+    for task in tasks {
+        task.await.map_err(io::Error::other)??;
+    }
+    Ok(())
 }
 
 /// fsyncs a directory so that a rename into it survives a crash.

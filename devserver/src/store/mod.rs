@@ -3,6 +3,7 @@
 //! either directly, so another backend (object storage, PostgreSQL) changes only this module.
 
 pub mod blobs;
+mod commit;
 pub mod meta;
 mod multipart;
 pub mod uploads;
@@ -27,6 +28,7 @@ use meta::Meta;
 pub struct Store {
     blobs: Blobs,
     meta: Meta,
+    committer: commit::Committer,
     /// One lock per multipart upload, held while a part is recorded or the upload completes.
     upload_locks: std::sync::Arc<
         tokio::sync::Mutex<
@@ -88,9 +90,11 @@ impl Store {
                 "removed unreferenced blobs left by an interrupted write"
             );
         }
+        let committer = commit::Committer::start(meta.clone());
         Ok(Self {
             blobs,
             meta,
+            committer,
             upload_locks: std::sync::Arc::default(),
         })
     }
@@ -168,10 +172,11 @@ impl Store {
         S: Stream<Item = Result<Bytes, AppError>>,
     {
         self.check_put(app, path, overwrite).await?;
-        let written = self.blobs.write(body).await.map_err(|e| match e {
+        let staged = self.blobs.stage(body, false).await.map_err(|e| match e {
             WriteError::Body(e) => e,
             WriteError::Io(e) => AppError::Io(e),
         })?;
+        let (written, dir) = self.blobs.place_blob(staged).await?;
         let now = now_ms();
         let entry = Entry {
             path: path.to_string(),
@@ -185,7 +190,11 @@ impl Store {
             created_ms: now,
             updated_ms: now,
         };
-        match self.commit_file(app, path, &entry, overwrite).await {
+        match self
+            .committer
+            .commit(app, path, entry.clone(), overwrite, dir)
+            .await
+        {
             Ok(replaced) => {
                 if let Some(old) = replaced {
                     self.blobs.delete(&old).await?;
@@ -197,20 +206,6 @@ impl Store {
                 Err(e)
             }
         }
-    }
-
-    /// Makes a written blob visible at `path`; returns the blob it replaced, if any.
-    async fn commit_file(
-        &self,
-        app: &str,
-        path: &FilePath,
-        entry: &Entry,
-        overwrite: bool,
-    ) -> AppResult<Option<String>> {
-        let mut tx = self.meta.begin().await?;
-        let replaced = commit_file_in(&mut tx, app, path, entry, overwrite).await?;
-        tx.commit().await?;
-        Ok(replaced)
     }
 
     /// Creates a directory and its missing parents. An existing entry is `AlreadyExists`.
