@@ -39,6 +39,8 @@ mod js;
 #[cfg(target_arch = "wasm32")]
 mod js_multipart;
 #[cfg(target_arch = "wasm32")]
+mod js_parts;
+#[cfg(target_arch = "wasm32")]
 mod multipart;
 #[cfg(target_arch = "wasm32")]
 mod options;
@@ -56,3 +58,5 @@ pub use error::Error;
 pub use js::*;
 #[cfg(target_arch = "wasm32")]
 pub use js_multipart::*;
+#[cfg(target_arch = "wasm32")]
+pub use js_parts::*;
