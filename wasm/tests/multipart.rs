@@ -284,8 +284,8 @@ async fn failures_drops_and_throttling_are_retried_with_monotonic_progress() {
 #[wasm_bindgen_test]
 async fn a_validation_failure_is_not_retried_and_rejects_typed() {
     // The ETag header hidden from the browser: the upload must stop with code 9001, not hang.
-    faults(json!([{"nth": 1, "kind": "hideEtag"}])).await;
-    let file = random_file(PART + 1, 7, "etag.bin");
+    faults(json!([{"nth": 0, "kind": "hideEtag"}])).await;
+    let file = random_file(MIB, 7, "etag.bin");
     let options: JsMultipartOptions = object(&[
         ("partSize", (PART as f64).into()),
         ("concurrency", 1.into()),
@@ -376,7 +376,14 @@ async fn pause_and_resume_finish_the_same_upload() {
     let task = client()
         .start_upload(file.clone().into(), dir.clone(), Some(options))
         .unwrap();
-    sleep(150).await;
+    while task.upload_id().is_none() {
+        sleep(10).await;
+    }
+    let id = task.upload_id().unwrap();
+    let held = |v: Value| v["parts"].as_array().map_or(0, Vec::len);
+    while held(http("GET", &format!("/v1/files/multipart/{id}"), None).await) == 0 {
+        sleep(20).await;
+    }
     task.pause();
     assert_eq!(task.state().as_string().as_deref(), Some("paused"));
     sleep(100).await;
