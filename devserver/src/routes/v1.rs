@@ -51,6 +51,21 @@ async fn typed<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> AppResul
     })
 }
 
+/// The file an upload of `size` bytes into `dir` as `name` makes, within the size limit.
+fn upload_path(state: &AppState, dir: &str, name: &str, size: u64) -> AppResult<FilePath> {
+    let path = FilePath::parse(dir)?.join(name)?;
+    if size > state.max_upload_bytes() {
+        return Err(AppError::api(
+            ErrorCode::BodyTooLarge,
+            format!(
+                "Request body is larger than {} bytes",
+                state.max_upload_bytes()
+            ),
+        ));
+    }
+    Ok(path)
+}
+
 fn now_secs() -> u64 {
     u64::try_from(crate::store::now_ms() / 1000).unwrap_or(0)
 }
@@ -78,16 +93,7 @@ pub(super) async fn presign_upload(
 ) -> AppResult<Json<PresignedRequest>> {
     let app = api_app(&state, &headers)?;
     let req: PresignUploadRequest = typed(&headers, body).await?;
-    let path = FilePath::parse(&req.path)?.join(&req.name)?;
-    if req.size > state.max_upload_bytes() {
-        return Err(AppError::api(
-            ErrorCode::BodyTooLarge,
-            format!(
-                "Request body is larger than {} bytes",
-                state.max_upload_bytes()
-            ),
-        ));
-    }
+    let path = upload_path(&state, &req.path, &req.name, req.size)?;
     state.store().check_put(&app, &path, req.overwrite).await?;
     let mime = stored_type(req.mime_type.as_deref(), path.name());
     let expires = now_secs() + expires_in(req.expires_in)?;
@@ -142,16 +148,7 @@ pub(super) async fn init(
 ) -> AppResult<Json<InitResponse>> {
     let app = api_app(&state, &headers)?;
     let req: InitRequest = typed(&headers, body).await?;
-    let path = FilePath::parse(&req.path)?.join(&req.name)?;
-    if req.size > state.max_upload_bytes() {
-        return Err(AppError::api(
-            ErrorCode::BodyTooLarge,
-            format!(
-                "Request body is larger than {} bytes",
-                state.max_upload_bytes()
-            ),
-        ));
-    }
+    let path = upload_path(&state, &req.path, &req.name, req.size)?;
     let min = state.min_part_size();
     if let Some(p) = req.part_size.filter(|p| *p < min || *p > MAX_PART_SIZE) {
         return Err(invalid_part_size(format!(
