@@ -92,6 +92,19 @@ impl Blobs {
         self.root.join(id.get(..2).unwrap_or("00")).join(id)
     }
 
+    /// Flushes everything written to the data directory's filesystem (`syncfs`): file bytes,
+    /// renames and directory entries of every write so far, in one call. The group committer
+    /// runs it once per batch instead of one fsync per file and per directory.
+    pub async fn sync_filesystem(&self) -> io::Result<()> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let dir = std::fs::File::open(root)?;
+            rustix::fs::syncfs(&dir).map_err(io::Error::from)
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
     /// Where part `n` of multipart upload `upload` is kept until completion. `upload` must be
     /// a server-made id (hex), checked by the caller.
     #[must_use]
@@ -152,9 +165,30 @@ impl Blobs {
     where
         S: Stream<Item = Result<Bytes, E>>,
     {
+        self.stage_with(body, sha256, true).await
+    }
+
+    /// [`Blobs::stage`] without the file's own fsync: for writes whose durability comes from
+    /// the group committer's [`Blobs::sync_filesystem`] before anything references them.
+    pub async fn stage_unsynced<S, E>(&self, body: S) -> Result<Staged, WriteError<E>>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+    {
+        self.stage_with(body, false, false).await
+    }
+
+    async fn stage_with<S, E>(
+        &self,
+        body: S,
+        sha256: bool,
+        sync: bool,
+    ) -> Result<Staged, WriteError<E>>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+    {
         let id = new_id();
         let tmp_path = self.tmp.join(&id);
-        match write_tmp(&tmp_path, body, sha256).await {
+        match write_tmp(&tmp_path, body, sha256, sync).await {
             Ok((size, crc32c, sha256)) => Ok(Staged {
                 id,
                 tmp_path,
@@ -192,27 +226,20 @@ impl Blobs {
         }
     }
 
-    /// Renames a staged file into the blob store under its id, without the directory fsync:
-    /// the caller owes [`sync_dirs`] on the returned directory before the blob may be
-    /// referenced (the group committer batches those).
-    pub async fn place_blob(&self, staged: Staged) -> io::Result<(BlobWritten, PathBuf)> {
+    /// Renames a staged file into the blob store under its id, with no fsync at all: the caller
+    /// owes [`Blobs::sync_filesystem`] before the blob may be referenced (the group committer
+    /// does it once per batch).
+    pub async fn place_blob(&self, staged: Staged) -> io::Result<BlobWritten> {
         let final_path = self.path(&staged.id);
         if let Err(e) = fs::rename(&staged.tmp_path, &final_path).await {
             let _ = fs::remove_file(&staged.tmp_path).await;
             return Err(e);
         }
-        let dir = final_path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| self.root.clone());
-        Ok((
-            BlobWritten {
-                id: staged.id,
-                size: staged.size,
-                crc32c: staged.crc32c,
-            },
-            dir,
-        ))
+        Ok(BlobWritten {
+            id: staged.id,
+            size: staged.size,
+            crc32c: staged.crc32c,
+        })
     }
 
     /// Renames a staged file into the blob store under its id and fsyncs the directory.
@@ -288,6 +315,7 @@ async fn write_tmp<S, E>(
     path: &Path,
     body: S,
     want_sha256: bool,
+    sync: bool,
 ) -> Result<(u64, u32, Option<[u8; 32]>), WriteError<E>>
 where
     S: Stream<Item = Result<Bytes, E>>,
@@ -308,7 +336,9 @@ where
         out.write_all(&chunk).await?;
     }
     out.flush().await?;
-    out.into_inner().sync_all().await?;
+    if sync {
+        out.into_inner().sync_all().await?;
+    }
     Ok((size, crc, sha.map(|s| s.finalize().into())))
 }
 
@@ -347,19 +377,6 @@ pub fn new_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// fsyncs several directories at once (each once), in parallel.
-pub async fn sync_dirs(dirs: impl IntoIterator<Item = PathBuf>) -> io::Result<()> {
-    let unique: std::collections::BTreeSet<PathBuf> = dirs.into_iter().collect();
-    let tasks: Vec<_> = unique
-        .into_iter()
-        .map(|d| tokio::spawn(sync_dir(d)))
-        .collect();
-    for task in tasks {
-        task.await.map_err(io::Error::other)??;
-    }
-    Ok(())
 }
 
 /// fsyncs a directory so that a rename into it survives a crash.

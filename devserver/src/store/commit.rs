@@ -1,16 +1,15 @@
-//! Group commit: uploads hand their finished, fsynced blob to one committer task, which takes
-//! every upload waiting at that moment, fsyncs their blob directories once each, and records
-//! them all in one SQLite transaction (one WAL fsync), each under its own savepoint so that one
-//! refused upload (say, an existing file) does not undo the others. Durability per upload is
-//! unchanged; the fsyncs are shared.
-
-use std::path::PathBuf;
+//! Group commit: uploads hand their written (not yet fsynced) blob to one committer task, which
+//! takes every upload waiting at that moment, flushes the filesystem once (`syncfs`: the bytes,
+//! the renames and the directory entries of all of them), and only then records them all in one
+//! SQLite transaction (one WAL fsync), each under its own savepoint so that one refused upload
+//! (say, an existing file) does not undo the others. Durability per upload is unchanged: no
+//! metadata row is committed before its bytes are on disk. The fsyncs are shared.
 
 use sqlx::Acquire;
 use stowage_protocol::FilePath;
 use tokio::sync::{mpsc, oneshot};
 
-use super::blobs::sync_dirs;
+use super::blobs::Blobs;
 use super::meta::Meta;
 use super::{commit_file_in, Entry};
 use crate::error::{AppError, AppResult};
@@ -25,7 +24,6 @@ struct Job {
     path: FilePath,
     entry: Entry,
     overwrite: bool,
-    dir: PathBuf,
     reply: oneshot::Sender<AppResult<Option<String>>>,
 }
 
@@ -36,22 +34,21 @@ pub(crate) struct Committer {
 }
 
 impl Committer {
-    /// Starts the committer task over `meta`.
-    pub(crate) fn start(meta: Meta) -> Self {
+    /// Starts the committer task over `meta` and `blobs`.
+    pub(crate) fn start(meta: Meta, blobs: Blobs) -> Self {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(meta, rx));
+        tokio::spawn(run(meta, blobs, rx));
         Self { jobs }
     }
 
-    /// Records `entry` at `path` once its blob directory `dir` is fsynced, under the overwrite
-    /// rule. Returns the blob it replaced, if any.
+    /// Records `entry` at `path` once its blob is flushed to disk, under the overwrite rule.
+    /// Returns the blob it replaced, if any.
     pub(crate) async fn commit(
         &self,
         app: &str,
         path: &FilePath,
         entry: Entry,
         overwrite: bool,
-        dir: PathBuf,
     ) -> AppResult<Option<String>> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
@@ -59,7 +56,6 @@ impl Committer {
             path: path.clone(),
             entry,
             overwrite,
-            dir,
             reply,
         };
         let gone = || AppError::Io(std::io::Error::other("the committer stopped"));
@@ -68,7 +64,7 @@ impl Committer {
     }
 }
 
-async fn run(meta: Meta, mut rx: mpsc::Receiver<Job>) {
+async fn run(meta: Meta, blobs: Blobs, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -77,7 +73,7 @@ async fn run(meta: Meta, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let results = commit_batch(&meta, &batch).await;
+        let results = commit_batch(&meta, &blobs, &batch).await;
         for (job, result) in batch.into_iter().zip(results) {
             let _ = job.reply.send(result);
         }
@@ -85,7 +81,7 @@ async fn run(meta: Meta, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// Records a batch; answers one result per job, in order.
-async fn commit_batch(meta: &Meta, batch: &[Job]) -> Vec<AppResult<Option<String>>> {
+async fn commit_batch(meta: &Meta, blobs: &Blobs, batch: &[Job]) -> Vec<AppResult<Option<String>>> {
     let fail_all = |e: &AppError| {
         tracing::error!(error = %e, jobs = batch.len(), "group commit failed");
         batch
@@ -93,7 +89,7 @@ async fn commit_batch(meta: &Meta, batch: &[Job]) -> Vec<AppResult<Option<String
             .map(|_| Err(AppError::Io(std::io::Error::other(e.to_string()))))
             .collect()
     };
-    if let Err(e) = sync_dirs(batch.iter().map(|j| j.dir.clone())).await {
+    if let Err(e) = blobs.sync_filesystem().await {
         return fail_all(&AppError::Io(e));
     }
     let mut tx = match meta.begin().await {

@@ -90,7 +90,7 @@ impl Store {
                 "removed unreferenced blobs left by an interrupted write"
             );
         }
-        let committer = commit::Committer::start(meta.clone());
+        let committer = commit::Committer::start(meta.clone(), blobs.clone());
         Ok(Self {
             blobs,
             meta,
@@ -172,11 +172,11 @@ impl Store {
         S: Stream<Item = Result<Bytes, AppError>>,
     {
         self.check_put(app, path, overwrite).await?;
-        let staged = self.blobs.stage(body, false).await.map_err(|e| match e {
+        let staged = self.blobs.stage_unsynced(body).await.map_err(|e| match e {
             WriteError::Body(e) => e,
             WriteError::Io(e) => AppError::Io(e),
         })?;
-        let (written, dir) = self.blobs.place_blob(staged).await?;
+        let written = self.blobs.place_blob(staged).await?;
         let now = now_ms();
         let entry = Entry {
             path: path.to_string(),
@@ -192,7 +192,7 @@ impl Store {
         };
         match self
             .committer
-            .commit(app, path, entry.clone(), overwrite, dir)
+            .commit(app, path, entry.clone(), overwrite)
             .await
         {
             Ok(replaced) => {
