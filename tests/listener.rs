@@ -302,3 +302,33 @@ async fn custom_domain_urls_and_host_routing() {
     assert!(download(&server, "dir/name").await == bytes);
     server.assert_nothing_outside_data();
 }
+
+/// An upload refused before its body was read (wrong key, existing file) still gets its JSON
+/// error: the server reads the rest of the body first, so a client still sending is not cut off
+/// (a reset connection is what Firefox and WebKit report as a network error). Over raw TCP:
+/// the whole 16 MiB body must go out without a broken pipe, then the answer must arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_errors_arrive_even_while_a_large_body_is_still_being_sent() {
+    use tokio::io::AsyncReadExt as _;
+    let server = Server::start().await;
+    let body = vec![7u8; 16 * MIB];
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /demo/wrong-key/files/x.bin HTTP/1.1\r\nHost: {}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        server.addr,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+        .write_all(&body)
+        .await
+        .expect("the server reads the whole body instead of resetting the connection");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(
+        answer.contains(&format!("\"code\":{}", ErrorCode::WrongApp.code())),
+        "{answer}"
+    );
+}

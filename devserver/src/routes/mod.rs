@@ -2,6 +2,7 @@
 //! custom-domain rewrite.
 
 mod body;
+mod drain;
 mod files;
 mod signed;
 mod v1;
@@ -53,6 +54,7 @@ pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
         .route("/v1/test/stats", get(signed::stats))
         .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(drain::drain_after_error))
         .layer(DefaultBodyLimit::disable())
         .with_state(state.clone());
     // The custom-domain rewrite must run before routing, so it wraps the finished router.
