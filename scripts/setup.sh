@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `npm start` and `npm test` need on a fresh Debian machine with Rust and Node.
 # Each step checks first and does nothing when the tool is already there.
-#   scripts/setup.sh          everything for the server, the wasm build and Chromium
+#   scripts/setup.sh          everything for the server, the wasm build and Chromium (`npm start`)
 #   scripts/setup.sh --all    also Firefox ESR + geckodriver and WebKitGTK's WebDriver + Xvfb
+#                             (`npm test`, which runs the browser tests in all three engines)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +36,8 @@ if ! command -v wasm-pack >/dev/null; then
 fi
 apt_install chromium chromium-driver
 if [ $want_all = 1 ]; then
-  apt_install firefox-esr webkit2gtk-driver xvfb
+  # xvfb-run needs xauth, which xvfb only recommends.
+  apt_install firefox-esr webkit2gtk-driver xvfb xauth
   if ! command -v geckodriver >/dev/null; then
     say "cargo install geckodriver"; cargo install -q geckodriver --locked || cargo install -q geckodriver
   fi

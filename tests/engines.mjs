@@ -1,6 +1,12 @@
-// The browser engines the test runner knows: how wasm-pack reaches each one (its flag and the
-// driver's environment) and how Playwright launches it for the page test.
+// The browser engines the test runner knows: how wasm-bindgen-test-runner reaches each one
+// (the driver's environment variable, and a virtual display when the engine needs one) and how
+// the page test drives it (Playwright for Chromium; plain W3C WebDriver for Firefox ESR and
+// WebKitGTK, which Playwright cannot drive without its own patched builds; see docs/browsers.md).
 // Adding an engine is one entry here; `npm test -- --browser NAME` then runs both suites in it.
+
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 
 /** Flags that let Chromium run as root in a container with no network but the registries. */
 export const CHROMIUM_ARGS = [
@@ -13,32 +19,97 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
+/**
+ * Every driver variable wasm-bindgen-test-runner looks at. It takes the first one set, in the
+ * order geckodriver, safaridriver, chromedriver, msedgedriver, so each engine's run clears the
+ * others: a `GECKODRIVER` left in the caller's environment must not turn a Chromium run into Firefox.
+ */
+export const DRIVER_VARIABLES = ['GECKODRIVER', 'SAFARIDRIVER', 'CHROMEDRIVER', 'MSEDGEDRIVER'].flatMap((name) => [
+  name,
+  `${name}_REMOTE`,
+  `${name}_ARGS`,
+]);
+
+/** `name` found on PATH (then in `~/.cargo/bin`, where `cargo install` puts it), or null. */
+export function which(name) {
+  const dirs = [...(process.env.PATH || '').split(delimiter), join(homedir(), '.cargo', 'bin')];
+  for (const dir of dirs) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+/** The path in `$VARIABLE`, else `name` on PATH, else `fallback`. */
+const tool = (variable, name, fallback) => process.env[variable] || which(name) || fallback;
+
 export const ENGINES = {
   chrome: {
     label: 'Chromium',
-    /** Arguments for `wasm-pack test` after `test`. */
-    wasmPackArgs: ['--headless', '--chrome'],
-    /** Environment for wasm-pack's WebDriver run; wasm-pack uses this driver instead of downloading one. */
-    driverEnv: () => ({ CHROMEDRIVER: process.env.CHROMEDRIVER || '/usr/bin/chromedriver' }),
-    /** Playwright: the browser type exported by playwright-core and its launch options. */
-    playwright: {
+    /** What wasm-bindgen-test-runner prints in `Running headless tests in NAME on ...`. */
+    runnerName: 'Chrome',
+    /** Environment for wasm-bindgen-test-runner: which WebDriver server to start. */
+    driverEnv: () => ({ CHROMEDRIVER: tool('CHROMEDRIVER', 'chromedriver', '/usr/bin/chromedriver') }),
+    /** A command prefix the engine's runs need (WebKitGTK needs an X display). */
+    wrapper: [],
+    /** The page test: Playwright, with playwright-core's browser type and launch options. */
+    page: {
+      kind: 'playwright',
       browserType: 'chromium',
       launchOptions: () => ({
-        executablePath: '/usr/bin/chromium',
+        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
         headless: true,
         chromiumSandbox: false,
         args: CHROMIUM_ARGS,
       }),
     },
   },
+  firefox: {
+    label: 'Firefox',
+    runnerName: 'Firefox',
+    driverEnv: () => ({ GECKODRIVER: tool('GECKODRIVER', 'geckodriver', 'geckodriver') }),
+    wrapper: [],
+    /** The page test: a WebDriver server started per run, and the session's capabilities. */
+    page: {
+      kind: 'webdriver',
+      driver: () => ({
+        command: tool('GECKODRIVER', 'geckodriver', 'geckodriver'),
+        args: (port) => ['--port', String(port)],
+      }),
+      capabilities: () => ({
+        browserName: 'firefox',
+        'moz:firefoxOptions': {
+          binary: process.env.FIREFOX || which('firefox-esr') || which('firefox') || '/usr/bin/firefox-esr',
+          args: ['-headless'],
+        },
+      }),
+    },
+  },
+  safari: {
+    label: 'WebKit',
+    // wasm-bindgen-test-runner calls every driver behind SAFARIDRIVER "Safari"; here that is
+    // WebKitGTK's WebKitWebDriver, which starts WebKitGTK's MiniBrowser.
+    runnerName: 'Safari',
+    driverEnv: () => ({ SAFARIDRIVER: tool('SAFARIDRIVER', 'WebKitWebDriver', '/usr/bin/WebKitWebDriver') }),
+    wrapper: ['xvfb-run', '-a'],
+    page: {
+      kind: 'webdriver',
+      driver: () => ({
+        command: 'xvfb-run',
+        args: (port) => ['-a', tool('SAFARIDRIVER', 'WebKitWebDriver', '/usr/bin/WebKitWebDriver'), `--port=${port}`],
+      }),
+      // WebKitWebDriver starts MiniBrowser in automation mode when asked for nothing in particular.
+      capabilities: () => ({}),
+    },
+  },
 };
 
-export const DEFAULT_ENGINES = ['chrome'];
+export const DEFAULT_ENGINES = ['chrome', 'firefox', 'safari'];
 
-/** Launches the Playwright browser of engine `name` (`chrome`, ...). */
+/** Launches the Playwright browser of engine `name`; only engines whose page test is Playwright's. */
 export async function launchBrowser(name) {
   const engine = ENGINES[name];
   if (!engine) throw new Error(`unknown browser engine ${JSON.stringify(name)}; known: ${Object.keys(ENGINES).join(', ')}`);
+  if (engine.page.kind !== 'playwright') throw new Error(`${name}: the page test drives it through WebDriver, not Playwright`);
   const playwright = await import('playwright-core');
-  return playwright[engine.playwright.browserType].launch(engine.playwright.launchOptions());
+  return playwright[engine.page.browserType].launch(engine.page.launchOptions());
 }

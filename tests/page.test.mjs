@@ -1,6 +1,8 @@
 // The demo page (www/) used as a person would, in a real browser through Playwright: make a
 // folder, upload a 3 MiB file with the file input, watch its progress, download it back and
-// compare bytes, hit the "name taken" error, replace, rename, move and delete.
+// compare bytes, hit the "name taken" error, replace, rename, move and delete; then the
+// file-backed upload checks of file-backed.mjs. page-webdriver.test.mjs runs the same scenario
+// in the engines Playwright cannot drive here (Firefox ESR, WebKitGTK).
 //
 // Server: STOWAGE_TEST_SERVER (set by tests/run.mjs); when unset this file starts the built
 // target/release/stowage-devserver itself. Browser: STOWAGE_BROWSER (default chrome).
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchBrowser } from './engines.mjs';
+import { assertPast4Gib, assertSlices, checkArgs, inPageChecks, makeSparseFile } from './file-backed.mjs';
 import { ARTIFACTS, startServer } from './server.mjs';
 
 const ENGINE = process.env.STOWAGE_BROWSER || 'chrome';
@@ -29,6 +32,7 @@ let page;
 let workDir;
 let samplePath;
 let sampleBytes;
+let sparsePath;
 const pageErrors = [];
 
 before(async () => {
@@ -42,6 +46,8 @@ before(async () => {
   sampleBytes = randomBytes(SIZE);
   samplePath = join(workDir, `sample-${unique}.bin`);
   await writeFile(samplePath, sampleBytes);
+  sparsePath = join(workDir, `sparse-${unique}.bin`);
+  await makeSparseFile(sparsePath);
 
   browser = await launchBrowser(ENGINE);
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
@@ -54,7 +60,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (page) await page.screenshot({ path: join(ARTIFACTS, 'page-end.png'), fullPage: true }).catch(() => {});
+  if (page) await page.screenshot({ path: join(ARTIFACTS, `page-end-${ENGINE}.png`), fullPage: true }).catch(() => {});
   await browser?.close();
   await ownServer?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
@@ -145,7 +151,7 @@ test(`the demo page in ${ENGINE}`, async (t) => {
     const upload = await finishedUpload(1);
     assert.equal(upload.state, 'error');
     assert.equal(upload.status, TAKEN);
-    await page.screenshot({ path: join(ARTIFACTS, 'page.png'), fullPage: true });
+    await page.screenshot({ path: join(ARTIFACTS, `page-${ENGINE}.png`), fullPage: true });
   });
 
   await t.test('replaces the file when asked to', async () => {
@@ -182,5 +188,30 @@ test(`the demo page in ${ENGINE}`, async (t) => {
 
   await t.test('threw no uncaught errors in the page', () => {
     assert.deepEqual(pageErrors, []);
+  });
+});
+
+/** Runs one of file-backed.mjs's in-page checks on the file chosen in a file input of its own. */
+async function fileBackedCheck(check, path) {
+  const id = `file-backed-${check}`;
+  await page.evaluate((inputId) => {
+    const input = document.createElement('input');
+    input.type = 'file';
+    input.id = inputId;
+    input.hidden = true;
+    document.body.append(input);
+  }, id);
+  await page.locator(`#${id}`).setInputFiles(path);
+  const args = checkArgs(check, { input: `#${id}`, dir: `/${FOLDER}-file-backed`, serverUrl });
+  return page.evaluate(inPageChecks, args);
+}
+
+test(`file-backed uploads in ${ENGINE}`, async (t) => {
+  await t.test('slices of a chosen file, one after another', async () => {
+    assertSlices(assert, await fileBackedCheck('slices', samplePath), SIZE);
+  });
+
+  await t.test('a slice past the 4 GiB mark of a larger file', async () => {
+    assertPast4Gib(assert, await fileBackedCheck('past-4-gib', sparsePath));
   });
 });

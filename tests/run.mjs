@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_ENGINES, ENGINES } from './engines.mjs';
+import { DEFAULT_ENGINES, DRIVER_VARIABLES, ENGINES } from './engines.mjs';
 import { ARTIFACTS, ROOT, startServer } from './server.mjs';
 
 const GROUPS = ['cargo', 'wasm', 'page'];
@@ -18,7 +18,7 @@ const USAGE = `usage: npm test -- [options]
   --browser NAME    engine for the browser suites: ${Object.keys(ENGINES).join(', ')}
                     (repeat or comma-separate for several; default ${DEFAULT_ENGINES.join(',')})
   --only GROUP      run only some groups: cargo (fmt, clippy, cargo test),
-                    wasm (wasm-bindgen browser tests), page (Playwright page test);
+                    wasm (wasm-bindgen browser tests), page (the demo page test);
                     repeat or comma-separate for several
   --skip-lint       skip cargo fmt --check and cargo clippy
   -h, --help        this text`;
@@ -68,17 +68,37 @@ let current = null; // the child process of the step that is running
 let server = null; // the devserver, while it runs
 let interrupted = null; // the signal that asked us to stop
 
-/** Runs a command with inherited output in its own process group; rejects on a non-zero exit. */
-function run(cmd, args, { env = {}, timeoutMs = 30 * MINUTE } = {}) {
+/**
+ * Runs a command in its own process group; rejects on a non-zero exit. Its output goes to ours;
+ * with `capture` it is also kept (up to a few MB) and resolved as one string. `unset` names
+ * variables of our environment the command must not see.
+ */
+function run(cmd, args, { env = {}, unset = [], capture = false, timeoutMs = 30 * MINUTE } = {}) {
   console.log(`$ ${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}${cmd} ${args.join(' ')}`);
+  const childEnv = { ...process.env, ...env };
+  for (const name of unset) if (!(name in env)) delete childEnv[name];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      env: childEnv,
+      stdio: ['ignore', capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'],
       detached: true, // its own process group, so a timeout or Ctrl-C ends its children too
     });
     current = child;
+    let output = '';
+    if (capture) {
+      const keep = (chunk) => {
+        if (output.length < 8 * 1024 * 1024) output += chunk.toString();
+      };
+      child.stdout.on('data', (chunk) => {
+        process.stdout.write(chunk);
+        keep(chunk);
+      });
+      child.stderr.on('data', (chunk) => {
+        process.stderr.write(chunk);
+        keep(chunk);
+      });
+    }
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -90,11 +110,22 @@ function run(cmd, args, { env = {}, timeoutMs = 30 * MINUTE } = {}) {
       current = null;
       reject(new Error(`${cmd}: ${err.message}`));
     });
-    child.on('exit', (code, signal) => {
+    child.on('exit', async (code, signal) => {
       clearTimeout(timer);
       current = null;
+      // Captured output may still be in the pipes: wait for them to close, but not for a
+      // grandchild that keeps them open.
+      if (capture) {
+        await new Promise((done) => {
+          const wait = setTimeout(done, 2_000);
+          child.once('close', () => {
+            clearTimeout(wait);
+            done();
+          });
+        });
+      }
       if (timedOut) reject(new Error(`timed out after ${timeoutMs / MINUTE} min`));
-      else if (code === 0) resolve();
+      else if (code === 0) resolve(output);
       else reject(new Error(signal ? `${cmd} was killed by ${signal}` : `${cmd} exited with code ${code}`));
     });
   });
@@ -125,8 +156,13 @@ async function step(name, fn, { needs = [] } = {}) {
   console.log(`\n==> ${name}`);
   const started = Date.now();
   try {
-    await fn();
-    results.push({ name, status: 'passed', seconds: (Date.now() - started) / 1000 });
+    const note = await fn(); // a step may answer a short note for the summary
+    results.push({
+      name,
+      status: 'passed',
+      seconds: (Date.now() - started) / 1000,
+      note: typeof note === 'string' ? note : undefined,
+    });
   } catch (err) {
     const note = interrupted ? `interrupted by ${interrupted}` : err.message;
     results.push({ name, status: 'failed', seconds: (Date.now() - started) / 1000, note });
@@ -162,6 +198,36 @@ function onSignal(signal) {
   if (current) killGroup(current, 'SIGTERM');
 }
 
+// ---------------------------------------------------------------- the wasm browser suite
+
+/** `cargo test` of the client's browser tests (lib and tests/*.rs; no doc tests). */
+const WASM_TEST = ['test', '--target', 'wasm32-unknown-unknown', '-p', 'stowage', '--tests'];
+
+/** The environment of the build and of each engine's run; the same for both, so nothing rebuilds. */
+function wasmTestEnv(serverUrl) {
+  return {
+    STOWAGE_TEST_SERVER: serverUrl,
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: 'wasm-bindgen-test-runner',
+    // wasm-bindgen-test-runner gives each headless run this many seconds (default 20).
+    WASM_BINDGEN_TEST_TIMEOUT: process.env.WASM_BINDGEN_TEST_TIMEOUT || '300',
+  };
+}
+
+/**
+ * Checks from the run's output that every browser test binary ran in the engine asked for (the
+ * runner's `Running headless tests in NAME` line) and answers a note: tests passed, user agent.
+ */
+function checkEngineRun(engine, output) {
+  const ranIn = [...output.matchAll(/Running headless tests in (\S+) on/g)].map((m) => m[1]);
+  const wrong = ranIn.filter((n) => n !== engine.runnerName);
+  if (ranIn.length === 0 || wrong.length > 0) {
+    throw new Error(`expected the tests to run in ${engine.runnerName}, the runner used: ${ranIn.join(', ') || 'no browser'}`);
+  }
+  const passedTests = [...output.matchAll(/test result: ok\. (\d+) passed/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const agent = output.match(/stowage-browser-under-test: (.*)/)?.[1]?.trim() ?? 'user agent not printed';
+  return `${passedTests} tests passed; ${agent}`;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -171,7 +237,9 @@ async function main() {
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
 
-  await step('setup', () => run('bash', ['scripts/setup.sh']));
+  // Firefox, WebKit and their drivers only when a browser suite will run in them.
+  const needsMoreEngines = (groups.has('wasm') || groups.has('page')) && engines.some((name) => name !== 'chrome');
+  await step('setup', () => run('bash', ['scripts/setup.sh', ...(needsMoreEngines ? ['--all'] : [])]));
 
   if (groups.has('cargo')) {
     if (!skipLint) {
@@ -204,28 +272,37 @@ async function main() {
       { needs: ['build devserver'] },
     );
     const url = () => server?.url ?? '';
+    if (wantsWasm) {
+      // Built once, against this server's URL (read at build time), then run in every engine.
+      await step('build wasm browser tests', () => run('cargo', [...WASM_TEST, '--no-run'], { env: wasmTestEnv(url()) }), {
+        needs: ['start devserver'],
+      });
+    }
     for (const name of engines) {
       const engine = ENGINES[name];
       if (wantsWasm) {
         await step(
           `wasm browser tests (${name})`,
-          () =>
-            run('wasm-pack', ['test', ...engine.wasmPackArgs, 'wasm'], {
-              env: {
-                ...engine.driverEnv(),
-                STOWAGE_TEST_SERVER: url(),
-                // wasm-bindgen-test-runner gives the whole headless run this many seconds (default 20).
-                WASM_BINDGEN_TEST_TIMEOUT: process.env.WASM_BINDGEN_TEST_TIMEOUT || '300',
-              },
-            }),
-          { needs: ['start devserver'] },
+          async () => {
+            // `--nocapture` lets the suite's user-agent line through to the log.
+            // `--no-fail-fast`: a failing test binary does not keep the next one from running.
+            const [cmd, ...args] = [...engine.wrapper, 'cargo', ...WASM_TEST, '--no-fail-fast', '--', '--nocapture'];
+            const output = await run(cmd, args, {
+              env: { ...wasmTestEnv(url()), ...engine.driverEnv() },
+              unset: DRIVER_VARIABLES,
+              capture: true,
+            });
+            return checkEngineRun(engine, output);
+          },
+          { needs: ['build wasm browser tests'] },
         );
       }
       if (wantsPage) {
+        const file = engine.page.kind === 'playwright' ? 'tests/page.test.mjs' : 'tests/page-webdriver.test.mjs';
         await step(
           `page test (${name})`,
           () =>
-            run(process.execPath, ['--test', 'tests/page.test.mjs'], {
+            run(process.execPath, ['--test', file], {
               env: { STOWAGE_TEST_SERVER: url(), STOWAGE_BROWSER: name },
               timeoutMs: 10 * MINUTE,
             }),

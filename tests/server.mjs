@@ -1,5 +1,7 @@
 // Starts an already built `stowage-devserver` for tests: a free port, a fresh temporary data
 // directory, the log in a file, and a wait until `GET /demo/demo-key/info` answers. Builds nothing.
+// The server runs with `--unsafe-test-hooks` (loopback only): `/v1/test/faults` and
+// `/v1/test/stats`, which the multipart browser tests use; other tests never call them.
 
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
@@ -69,7 +71,17 @@ async function startOnce({ bin, www, log, logFile, timeoutMs }) {
   const env = { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info', NO_COLOR: '1' };
   for (const key of Object.keys(env)) if (key.startsWith('STOWAGE_')) delete env[key];
 
-  const args = ['--listen', `127.0.0.1:${port}`, '--data', dataDir, '--www', www, '--app', `${APP_ID}:${API_KEY}`];
+  const args = [
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--data',
+    dataDir,
+    '--www',
+    www,
+    '--app',
+    `${APP_ID}:${API_KEY}`,
+    '--unsafe-test-hooks',
+  ];
   log.write(`# ${bin} ${args.join(' ')}\n`);
   const child = spawn(bin, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log, { end: false });

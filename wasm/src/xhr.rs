@@ -13,7 +13,7 @@ use web_sys::{AbortSignal, Blob, ProgressEvent, XmlHttpRequest, XmlHttpRequestEv
 
 use crate::abort::{self, SignalLink};
 use crate::error::Error;
-use crate::progress::Progress;
+use crate::progress::{Progress, REPORT_INTERVAL_MS};
 
 /// What to send and how to report on it.
 #[derive(Debug)]
@@ -43,18 +43,21 @@ pub(crate) struct ProgressReporter {
 }
 
 impl ProgressReporter {
-    /// Reports on the upload side with a known size, or on the download side.
+    /// Reports on the upload side with a known size, or on the download side; at most one
+    /// report per `REPORT_INTERVAL_MS` (WebKit fires an event every few KiB).
     pub(crate) fn new(callback: Function, known_total: Option<u64>, upload: bool) -> Self {
+        let tracker = Progress::new(known_total).throttled(REPORT_INTERVAL_MS);
         Self {
             callback,
-            tracker: Rc::new(RefCell::new(Progress::new(known_total))),
+            tracker: Rc::new(RefCell::new(tracker)),
             upload,
         }
     }
 
     fn on_event(&self, event: &ProgressEvent) {
         let total = event.length_computable().then(|| event.total());
-        let report = self.tracker.borrow_mut().update(event.loaded(), total);
+        let now = js_sys::Date::now();
+        let report = self.tracker.borrow_mut().update(event.loaded(), total, now);
         if let Some(report) = report {
             self.call(report);
         }
