@@ -428,7 +428,9 @@ pub(crate) async fn upload_multipart(
         };
         match round.await {
             Ok(()) => {}
-            Err(Error::Aborted(_)) if control.state() == crate::task::RunState::Paused => {
+            // The round's own signal was aborted by a pause (the state may already be Running
+            // again if `resume()` came before the round noticed): go round again.
+            Err(Error::Aborted(_)) if control.state() != crate::task::RunState::Aborted => {
                 if let (Some(j), Some(k)) = (&journal, &key) {
                     let _ = j.put(k, &write_journal(&done)).await;
                 }
