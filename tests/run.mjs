@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_ENGINES, DRIVER_VARIABLES, ENGINES } from './engines.mjs';
 import { ARTIFACTS, ROOT, startServer } from './server.mjs';
 
-const GROUPS = ['cargo', 'wasm', 'page'];
+const GROUPS = ['cargo', 'wasm', 'page', 'bench'];
 const MINUTE = 60_000;
 
 const USAGE = `usage: npm test -- [options]
@@ -18,7 +18,8 @@ const USAGE = `usage: npm test -- [options]
   --browser NAME    engine for the browser suites: ${Object.keys(ENGINES).join(', ')}
                     (repeat or comma-separate for several; default ${DEFAULT_ENGINES.join(',')})
   --only GROUP      run only some groups: cargo (fmt, clippy, cargo test),
-                    wasm (wasm-bindgen browser tests), page (the demo page test);
+                    wasm (wasm-bindgen browser tests), page (the demo page test),
+                    bench (npm run bench -- --quick, checked for well-formed results);
                     repeat or comma-separate for several
   --skip-lint       skip cargo fmt --check and cargo clippy
   -h, --help        this text`;
@@ -254,11 +255,7 @@ async function main() {
   const wantsWasm = groups.has('wasm');
   const wantsPage = groups.has('page');
   if (wantsPage) {
-    await step('build wasm package', () =>
-      run('wasm-pack', [
-        'build', 'wasm', '--target', 'web', '--release', '--out-dir', '../www/pkg', '--out-name', 'stowage',
-      ]),
-    );
+    await step('build wasm package', () => run('bash', ['scripts/build-wasm.sh']));
     await step('page error sentences', () => run(process.execPath, ['--test', 'tests/errors.test.mjs']));
   }
   if (wantsWasm || wantsPage) {
@@ -313,6 +310,22 @@ async function main() {
   }
 
   await stopServer();
+  if (groups.has('bench')) {
+    // Not a timed test: a quick bench run must produce well-formed results (issue 5).
+    const ran = (name) => results.some((r) => r.name === name);
+    if (!ran('build wasm package')) await step('build wasm package', () => run('bash', ['scripts/build-wasm.sh']));
+    if (!ran('build devserver')) {
+      await step('build devserver', () => run('cargo', ['build', '-p', 'stowage-devserver', '--release']));
+    }
+    await step(
+      'bench --quick',
+      () => run(process.execPath, ['bench/run.mjs', '--quick', '--no-build'], { timeoutMs: 10 * MINUTE }),
+      { needs: ['build wasm package', 'build devserver'] },
+    );
+    await step('bench results well formed', () => run(process.execPath, ['bench/check-results.mjs', '--quick']), {
+      needs: ['bench --quick'],
+    });
+  }
   const ok = summary();
   process.exitCode = interrupted ? 128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[interrupted] : ok ? 0 : 1;
 }

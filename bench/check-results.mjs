@@ -1,0 +1,142 @@
+// Checks that a results file of `npm run bench` is well formed: every section its run covered
+// is there, every figure is a finite number where one is expected, every target has a status.
+// It judges the shape, never the speed: a MISS is a finding, not a malformed file.
+//
+//   node bench/check-results.mjs                  bench/results.json (a full run)
+//   node bench/check-results.mjs --quick          bench/artifacts/results-quick.json
+//   node bench/check-results.mjs FILE
+// Exits 0 when well formed, 1 with the problems listed otherwise.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing'];
+const TARGETS = ['upload-vs-fetch', 'multipart-c4-crc32c', 'wasm-heap', 'rss-64-uploads', 'small-uploads', 'large-upload', 'listing-flat'];
+const VARIANTS = [
+  'fetch',
+  'xhr',
+  'upload',
+  ...[1, 4, 8].flatMap((c) => ['none', 'crc32c', 'sha256'].map((s) => `multipart-c${c}-${s}`)),
+  'fetchDownload',
+  'download',
+];
+
+const args = process.argv.slice(2);
+const file = args.includes('--quick')
+  ? join(ROOT, 'bench', 'artifacts', 'results-quick.json')
+  : args.find((a) => !a.startsWith('--')) ?? join(ROOT, 'bench', 'results.json');
+
+const problems = [];
+const fail = (where, what) => problems.push(`${where}: ${what}`);
+const positive = (where, x) => (typeof x === 'number' && Number.isFinite(x) && x > 0) || fail(where, `expected a positive number, got ${JSON.stringify(x)}`);
+const finite = (where, x) => (typeof x === 'number' && Number.isFinite(x)) || fail(where, `expected a number, got ${JSON.stringify(x)}`);
+const nonEmptyArray = (where, x) => (Array.isArray(x) && x.length > 0) || (fail(where, 'expected a non-empty array'), false);
+const text = (where, x) => (typeof x === 'string' && x.length > 0) || fail(where, `expected a string, got ${JSON.stringify(x)}`);
+
+function checkTransfers(rows) {
+  if (!nonEmptyArray('browser.transfers', rows)) return;
+  const sizes = [...new Set(rows.map((r) => r.sizeBytes))];
+  for (const size of sizes) {
+    for (const v of VARIANTS) {
+      if (!rows.some((r) => r.sizeBytes === size && r.variant === v)) fail('browser.transfers', `no ${v} at ${size} bytes`);
+    }
+  }
+  rows.forEach((r, i) => {
+    const at = `browser.transfers[${i}] (${r.variant} ${r.sizeBytes})`;
+    positive(`${at}.sizeBytes`, r.sizeBytes);
+    for (const key of ['medianMiBPerSec', 'ratioToBaseline', 'serverPeakRssBytes', 'wasmMemoryBytes', 'jsHeapPeakBytes']) positive(`${at}.${key}`, r[key]);
+    if (nonEmptyArray(`${at}.runs`, r.runs)) {
+      r.runs.forEach((run, j) => {
+        positive(`${at}.runs[${j}].ms`, run.ms);
+        positive(`${at}.runs[${j}].mibPerSec`, run.mibPerSec);
+      });
+    }
+  });
+  if (sizes.some((s) => rows.filter((r) => r.sizeBytes === s)[0]?.runs.length < 1)) fail('browser.transfers', 'a size without runs');
+}
+
+function checkChecksums(c) {
+  if (!c) return fail('browser.checksums', 'missing');
+  if (nonEmptyArray('browser.checksums.rows', c.rows)) c.rows.forEach((r, i) => positive(`browser.checksums.rows[${i}].medianMiBPerSec`, r.medianMiBPerSec));
+  if (c.sha256Agrees !== true) fail('browser.checksums.sha256Agrees', 'the wasm SHA-256 and crypto.subtle disagree');
+}
+
+function checkScaling(s) {
+  if (!s) return fail('browser.scaling', 'missing');
+  if (nonEmptyArray('browser.scaling.rows', s.rows)) s.rows.forEach((r, i) => positive(`browser.scaling.rows[${i}].medianMs`, r.medianMs));
+  finite('browser.scaling.fit.msPerMiB', s.fit?.msPerMiB);
+}
+
+function checkServer(s) {
+  const small = s.smallUploads;
+  if (!small) fail('server.smallUploads', 'missing');
+  else for (const key of ['uploadsPerSec', 'p50Ms', 'p99Ms', 'succeeded', 'storedFiles', 'serverPeakRssBytes']) positive(`server.smallUploads.${key}`, small[key]);
+  if (!s.commits) fail('server.commits', 'missing');
+  else for (const key of ['writeFsyncRenamePerSec', 'withDirFsyncPerSec']) positive(`server.commits.${key}`, s.commits[key]);
+  if (!s.mediumUploads) fail('server.mediumUploads', 'missing');
+  else positive('server.mediumUploads.uploadsPerSec', s.mediumUploads.uploadsPerSec);
+  if (!s.multipart) fail('server.multipart', 'missing');
+  else for (const key of ['partsMiBPerSec', 'completeMs', 'wholeMiBPerSec']) positive(`server.multipart.${key}`, s.multipart[key]);
+  if (nonEmptyArray('server.large', s.large)) {
+    s.large.forEach((r, i) => {
+      for (const key of ['sizeBytes', 'uploadMiBPerSec', 'downloadMiBPerSec', 'ddMiBPerSec', 'uploadToDisk', 'serverPeakRssBytes']) positive(`server.large[${i}].${key}`, r[key]);
+    });
+  }
+}
+
+function checkListing(l) {
+  if (!l) return fail('server.listing', 'missing');
+  if (nonEmptyArray('server.listing.dirs', l.dirs)) {
+    l.dirs.forEach((d, i) => {
+      for (const key of ['count', 'createdPerSec', 'firstMs', 'middleMs', 'lastMs', 'walkMsPerPage']) positive(`server.listing.dirs[${i}].${key}`, d[key]);
+    });
+  }
+  positive('server.listing.growth', l.growth);
+}
+
+let results;
+try {
+  results = JSON.parse(readFileSync(file, 'utf8'));
+} catch (err) {
+  console.error(`${file}: ${err.message}`);
+  process.exit(1);
+}
+
+if (results?.tool !== 'stowage-bench' || results.schema !== 1) fail('header', 'not a stowage-bench results file of schema 1');
+if (typeof results.quick !== 'boolean') fail('quick', 'expected a boolean');
+if (Number.isNaN(Date.parse(results.startedAt))) fail('startedAt', 'expected an ISO date');
+finite('durationSec', results.durationSec);
+const m = results.machine ?? {};
+positive('machine.cores', m.cores);
+positive('machine.memoryBytes', m.memoryBytes);
+for (const key of ['kernel', 'cpuModel', 'chromium', 'commit']) text(`machine.${key}`, m[key]);
+const parts = Array.isArray(results.parts) ? results.parts : (fail('parts', 'expected an array'), []);
+for (const part of parts) if (!PARTS.includes(part)) fail('parts', `unknown part ${part}`);
+
+if (parts.includes('transfers')) checkTransfers(results.browser?.transfers);
+if (parts.includes('checksums')) checkChecksums(results.browser?.checksums);
+if (parts.includes('scaling')) checkScaling(results.browser?.scaling);
+if (parts.includes('server')) checkServer(results.server ?? {});
+if (parts.includes('listing')) checkListing(results.server?.listing);
+
+const full = !results.quick && PARTS.every((p) => parts.includes(p));
+if (nonEmptyArray('targets', results.targets)) {
+  for (const id of TARGETS) {
+    const t = results.targets.find((x) => x.id === id);
+    if (!t) {
+      fail('targets', `no target ${id}`);
+      continue;
+    }
+    if (!['PASS', 'MISS', 'N/A'].includes(t.status)) fail(`targets.${id}.status`, `expected PASS, MISS or N/A, got ${JSON.stringify(t.status)}`);
+    if (full && t.status === 'N/A') fail(`targets.${id}`, 'a full run must measure every target');
+    if (t.status !== 'N/A') finite(`targets.${id}.value`, t.value);
+  }
+}
+
+if (problems.length) {
+  console.error(`${file} is malformed:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+console.log(`${file}: well formed (${results.quick ? 'quick' : 'full'} run, ${results.targets.filter((t) => t.status === 'PASS').length} of ${results.targets.length} targets pass)`);

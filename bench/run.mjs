@@ -1,0 +1,256 @@
+// `npm run bench`: upload speed, memory and server load of Stowage, measured against the
+// physical limit (plain fetch/XHR, dd). See docs/benchmarks.md for the method.
+//
+//   npm run bench                      full run (about 15 minutes on 2 cores), writes bench/results.json
+//                                      and the table in docs/benchmarks.md
+//   npm run bench -- --quick           small sizes, one run each (under a minute), writes
+//                                      bench/artifacts/results-quick.json; check it with
+//                                      `node bench/check-results.mjs --quick`
+//   flags: --no-build (use the built www/pkg and release server as they are),
+//          --only transfers,checksums,scaling,server,listing (writes bench/artifacts/results-only.json),
+//          --out FILE (where the JSON goes)
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_BIN, ROOT, startServer } from '../tests/server.mjs';
+import { BenchPage, checksums, fileName, launchChromium, scaling, transfers } from './browser.mjs';
+import { ensureOha, largeTransfers, listing, mediumUploads, multipartServer, serialCommits, smallUploads } from './load.mjs';
+import { GIB, KIB, MIB, RssMonitor, fingerprint, machine, makeFile, pressure, run } from './measure.mjs';
+import { render, targets } from './report.mjs';
+
+const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing'];
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+    only: { type: 'string', multiple: true },
+    out: { type: 'string' },
+  },
+});
+const only = flags.only?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+for (const part of only ?? []) {
+  if (!PARTS.includes(part)) {
+    console.error(`unknown part ${part}; known: ${PARTS.join(', ')}`);
+    process.exit(2);
+  }
+}
+const wants = (part) => !only || only.includes(part);
+const QUICK = flags.quick;
+
+/** Sizes, runs and durations of a full and a quick run. */
+const PLAN = QUICK
+  ? {
+      transferSizes: [MIB, 8 * MIB],
+      runsFor: () => 1,
+      checksumSize: 8 * MIB,
+      checksumRuns: 1,
+      scalingSizes: [MIB, 8 * MIB],
+      scalingRuns: 1,
+      smallSeconds: 3,
+      mediumSeconds: 2,
+      largeSizes: [16 * MIB],
+      largeRuns: 1,
+      commits: 200,
+      listingCounts: [1000],
+      listingRuns: 3,
+    }
+  : {
+      transferSizes: [MIB, 64 * MIB, GIB],
+      runsFor: (size) => (size <= MIB ? 9 : size <= 64 * MIB ? 5 : 3),
+      checksumSize: 64 * MIB,
+      checksumRuns: 3,
+      scalingSizes: [MIB, 16 * MIB, 256 * MIB, GIB],
+      scalingRuns: 3,
+      smallSeconds: 10,
+      mediumSeconds: 5,
+      largeSizes: [256 * MIB, 512 * MIB],
+      largeRuns: 3,
+      commits: 1000,
+      listingCounts: [1000, 10_000, 100_000],
+      listingRuns: 5,
+    };
+
+const OUT = flags.out ?? (only ? 'bench/artifacts/results-only.json' : QUICK ? 'bench/artifacts/results-quick.json' : 'bench/results.json');
+const ARTIFACTS = join(ROOT, 'bench', 'artifacts');
+const DOCS = join(ROOT, 'docs', 'benchmarks.md');
+
+const log = (line) => console.error(`[bench] ${line}`);
+
+/** Runs a build step with its output shown; throws when it fails. */
+async function step(command, args) {
+  log(`${command} ${args.join(' ')}`);
+  const code = await new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('close', resolve);
+    child.on('error', () => resolve(127));
+  });
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${code})`);
+}
+
+/** A www directory for the devserver: the bench page as index.html next to the built pkg/. */
+function benchWww(workDir) {
+  const www = join(workDir, 'www');
+  mkdirSync(www);
+  symlinkSync(join(ROOT, 'bench', 'page.html'), join(www, 'index.html'));
+  symlinkSync(join(ROOT, 'bench', 'page.js'), join(www, 'bench.js'));
+  symlinkSync(join(ROOT, 'www', 'pkg'), join(www, 'pkg'));
+  return www;
+}
+
+/** Starts a devserver for one half of the bench, with its memory watched. */
+async function devserver(www, name) {
+  const server = await startServer({ www, logFile: join(ARTIFACTS, `devserver-${name}.log`) });
+  const rss = new RssMonitor(server.child.pid);
+  return { server, rss, stop: async () => (rss.stop(), server.stop()) };
+}
+
+async function browserHalf(www, files, results) {
+  const { server, rss, stop } = await devserver(www, 'browser');
+  const { browser, version } = await launchChromium();
+  results.machine.chromium = `Chromium ${version}`;
+  try {
+    const page = new BenchPage(browser, server.url, files);
+    if (wants('transfers')) {
+      log(`browser transfers at ${PLAN.transferSizes.map((s) => s / MIB).join(', ')} MiB`);
+      results.browser.transfers = await transfers({ page, serverUrl: server.url, rss, sizes: PLAN.transferSizes, runsFor: PLAN.runsFor, log });
+    }
+    if (wants('checksums')) {
+      await page.open();
+      results.browser.checksums = await checksums({ page, rss, size: PLAN.checksumSize, runs: PLAN.checksumRuns, log });
+    }
+    if (wants('scaling')) {
+      await page.open();
+      results.browser.scaling = await scaling({ page, serverUrl: server.url, rss, sizes: PLAN.scalingSizes, runs: PLAN.scalingRuns, log });
+    }
+    await page.close();
+    results.browser.serverRssTimeline = rss.timeline;
+    results.browser.rssPeakExact = rss.exact;
+  } finally {
+    await browser.close();
+    await stop();
+  }
+}
+
+async function serverHalf(www, workDir, results) {
+  const oha = await ensureOha(log);
+  results.machine.oha = (await run(oha, ['--version'])).stdout.trim();
+  const { server, rss, stop } = await devserver(www, 'server');
+  const ctx = { oha, server, rss, workDir, log };
+  try {
+    if (wants('server')) {
+      // The disk's rate moves with whatever else writes to it: measured before and after.
+      const commits = () => serialCommits({ dir: join(server.dataDir, 'commit-probe'), count: PLAN.commits, log });
+      const before = await commits();
+      results.server.smallUploads = await smallUploads({ ...ctx, seconds: PLAN.smallSeconds });
+      const after = await commits();
+      const mean = (key) => (before[key] + after[key]) / 2;
+      results.server.commits = {
+        count: PLAN.commits,
+        bytes: before.bytes,
+        writeFsyncRenamePerSec: mean('writeFsyncRenamePerSec'),
+        withDirFsyncPerSec: mean('withDirFsyncPerSec'),
+        before,
+        after,
+      };
+      results.server.mediumUploads = await mediumUploads({ ...ctx, seconds: PLAN.mediumSeconds });
+      results.server.large = await largeTransfers({ ...ctx, sizes: PLAN.largeSizes, runs: PLAN.largeRuns, fileName });
+      const largest = Math.max(...PLAN.largeSizes);
+      results.server.multipart = await multipartServer({ ...ctx, size: largest, runs: PLAN.largeRuns, fileName });
+    }
+    if (wants('listing')) {
+      results.server.listing = await listing({ ...ctx, counts: PLAN.listingCounts, runs: PLAN.listingRuns });
+    }
+    results.server.serverRssTimeline = rss.timeline;
+    results.server.rssPeakExact = rss.exact;
+  } finally {
+    await stop();
+  }
+}
+
+/** Replaces the table between the markers of docs/benchmarks.md. */
+async function updateDocs(text) {
+  const doc = await readFile(DOCS, 'utf8').catch(() => null);
+  const start = '<!-- bench-table:start -->';
+  const end = '<!-- bench-table:end -->';
+  if (!doc || !doc.includes(start) || !doc.includes(end)) {
+    log(`${relative(ROOT, DOCS)} has no table markers; not updated`);
+    return;
+  }
+  const block = `${start}\n\n\`\`\`text\n${text}\n\`\`\`\n\n${end}`;
+  await writeFile(DOCS, doc.slice(0, doc.indexOf(start)) + block + doc.slice(doc.indexOf(end) + end.length));
+  log(`table written to ${relative(ROOT, DOCS)}`);
+}
+
+async function main() {
+  const started = Date.now();
+  if (!flags['no-build']) {
+    await step('bash', ['scripts/setup.sh']);
+    await step('npm', ['run', 'build']);
+  }
+  // The server is measured, not its log: one line per request at `info` is noise here.
+  process.env.RUST_LOG ??= 'warn';
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const workDir = await mkdtemp(join(os.tmpdir(), 'stowage-bench-'));
+  const results = {
+    schema: 1,
+    tool: 'stowage-bench',
+    quick: QUICK,
+    parts: only ?? PARTS,
+    startedAt: new Date(started).toISOString(),
+    machine: await machine({ root: ROOT }),
+    config: { rustLog: process.env.RUST_LOG, plan: { ...PLAN, runsFor: PLAN.transferSizes.map((s) => [s, PLAN.runsFor(s)]) } },
+    // Other work may rebuild these in the meantime: the figures are of exactly these builds.
+    builds: { devserver: fingerprint(DEFAULT_BIN), wasm: fingerprint(join(ROOT, 'www', 'pkg', 'stowage_bg.wasm')) },
+    browser: {},
+    server: {},
+  };
+  const busy = results.machine.loadAverageAtStart[0];
+  if (busy > results.machine.cores / 2) log(`WARNING: load average ${busy} on ${results.machine.cores} cores: other work will skew the figures`);
+  try {
+    const sizes = [...new Set([...PLAN.transferSizes, PLAN.checksumSize, ...PLAN.scalingSizes, ...PLAN.largeSizes])];
+    const made = performance.now();
+    const files = [];
+    for (const size of sizes.sort((a, b) => a - b)) {
+      const path = join(workDir, fileName(size));
+      await makeFile(path, size);
+      files.push(path);
+    }
+    await makeFile(join(workDir, 'body-4k.bin'), 4 * KIB);
+    await makeFile(join(workDir, 'body-1m.bin'), MIB);
+    await writeFile(join(workDir, 'empty.bin'), '');
+    log(`test files (${sizes.map((s) => s / MIB).join(', ')} MiB) written in ${((performance.now() - made) / 1000).toFixed(1)} s under ${workDir}`);
+    const www = benchWww(workDir);
+    if (['transfers', 'checksums', 'scaling'].some(wants)) {
+      await browserHalf(www, files, results);
+    }
+    if (['server', 'listing'].some(wants)) await serverHalf(www, workDir, results);
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+  results.machine.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  results.machine.pressureAtEnd = pressure();
+  const rebuilt = Object.entries({ devserver: DEFAULT_BIN, wasm: join(ROOT, 'www', 'pkg', 'stowage_bg.wasm') }).filter(
+    ([name, path]) => fingerprint(path).sha256 !== results.builds[name].sha256,
+  );
+  results.builds.rebuiltDuringRun = rebuilt.map(([name]) => name);
+  if (rebuilt.length) log(`WARNING: ${rebuilt.map(([, p]) => relative(ROOT, p)).join(' and ')} changed during the run: the figures mix two builds`);
+  results.durationSec = Math.round((Date.now() - started) / 1000);
+  results.targets = targets(results);
+  const text = render(results);
+  console.log(text);
+  const out = join(ROOT, OUT);
+  mkdirSync(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+  log(`results written to ${relative(ROOT, out)}`);
+  if (!QUICK && !only && !flags.out) await updateDocs(text);
+}
+
+main().catch((err) => {
+  console.error(`[bench] failed: ${err.stack || err}`);
+  process.exit(1);
+});
