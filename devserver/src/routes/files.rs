@@ -212,14 +212,27 @@ async fn list(state: &AppState, uri: &FilesUri, dir: &FilePath) -> AppResult<Res
     let sub = flag(&uri.query, "sub")?;
     let page_size = number(&uri.query, "pagesize", 100, 1000)?.max(1);
     let offset = number(&uri.query, "offset", 0, u64::MAX)?;
-    let page: Vec<Entry> = state
-        .store()
-        .list(&uri.app, dir, sub)
-        .try_filter(|e| std::future::ready(pattern.as_ref().is_none_or(|p| p.matches(&e.name))))
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(page_size).unwrap_or(1000))
-        .try_collect()
-        .await?;
+    let page: Vec<Entry> = match &pattern {
+        // Without a pattern the database pages on its index: a late page costs what an early one does.
+        None => {
+            state
+                .store()
+                .list_page(&uri.app, dir, sub, page_size, offset)
+                .try_collect()
+                .await?
+        }
+        // A glob is matched here, so the rows before the page are read and skipped.
+        Some(p) => {
+            state
+                .store()
+                .list(&uri.app, dir, sub)
+                .try_filter(|e| std::future::ready(p.matches(&e.name)))
+                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                .take(usize::try_from(page_size).unwrap_or(1000))
+                .try_collect()
+                .await?
+        }
+    };
     let entries = page
         .into_iter()
         .map(|e| to_file_entry(state, &uri.app, e))

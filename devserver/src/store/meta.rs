@@ -124,6 +124,48 @@ impl Meta {
         }
     }
 
+    /// One page of [`Meta::list`] with the paging done by the database, for listings without a
+    /// name pattern: `LIMIT`/`OFFSET` runs on the index alone (a deferred join), so rows before
+    /// the page are skipped without reading them.
+    #[must_use]
+    pub fn list_page(
+        &self,
+        app: &str,
+        dir: &FilePath,
+        sub: bool,
+        limit: i64,
+        offset: i64,
+    ) -> BoxStream<'_, Result<Entry, sqlx::Error>> {
+        if sub {
+            let (low, high) = subtree_bounds(dir);
+            sqlx::query_as(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM files WHERE app_id = $1 AND path IN (SELECT path FROM files ",
+                "WHERE app_id = $1 AND path > $2 AND path < $3 ORDER BY path LIMIT $4 OFFSET $5) ",
+                "ORDER BY path"
+            ))
+            .bind(app.to_owned())
+            .bind(low)
+            .bind(high)
+            .bind(limit)
+            .bind(offset)
+            .fetch(&self.reader)
+        } else {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM files WHERE app_id = $1 AND path IN (SELECT path FROM files ",
+                "WHERE app_id = $1 AND parent = $2 ORDER BY path LIMIT $3 OFFSET $4) ORDER BY path"
+            ))
+            .bind(app.to_owned())
+            .bind(dir.to_string())
+            .bind(limit)
+            .bind(offset)
+            .fetch(&self.reader)
+        }
+    }
+
     /// Every blob id referenced by some row (for removing orphans at start).
     pub async fn blob_ids(&self) -> AppResult<std::collections::HashSet<String>> {
         let rows: Vec<(String,)> =

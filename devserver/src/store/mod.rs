@@ -133,6 +133,21 @@ impl Store {
         self.meta.list(app, dir, sub)
     }
 
+    /// One page of a directory's entries (recursively with `sub`), paged by the database.
+    #[must_use]
+    pub fn list_page(
+        &self,
+        app: &str,
+        dir: &FilePath,
+        sub: bool,
+        limit: u64,
+        offset: u64,
+    ) -> BoxStream<'_, Result<Entry, sqlx::Error>> {
+        let to_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.meta
+            .list_page(app, dir, sub, to_i64(limit), to_i64(offset))
+    }
+
     /// Checks, before any byte is read, that an upload to `path` can succeed.
     pub async fn check_put(&self, app: &str, path: &FilePath, overwrite: bool) -> AppResult<()> {
         not_root(path, "overwritten by a file")?;
