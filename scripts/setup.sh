@@ -34,7 +34,7 @@ fi
 if ! command -v wasm-pack >/dev/null; then
   say "cargo install wasm-pack"; cargo install -q wasm-pack --locked || cargo install -q wasm-pack
 fi
-apt_install chromium chromium-driver binaryen
+apt_install chromium chromium-driver
 if [ $want_all = 1 ]; then
   # xvfb-run needs xauth, which xvfb only recommends.
   apt_install firefox-esr webkit2gtk-driver xvfb xauth
