@@ -52,9 +52,15 @@ export class BenchPage {
     this.context = await this.browser.newContext();
     this.page = await this.context.newPage();
     this.page.setDefaultTimeout(10 * 60_000);
-    this.page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+    const errors = [];
+    this.page.on('pageerror', (err) => errors.push(err.message));
     await this.page.goto(`${this.serverUrl}/`);
-    await this.page.waitForFunction(() => window.bench?.ready === true);
+    try {
+      await this.page.waitForFunction(() => window.bench?.ready === true, null, { timeout: 30_000 });
+    } catch (err) {
+      throw new Error(`the bench page did not start: ${errors.join('; ') || err.message}`);
+    }
+    this.page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
     await this.page.setInputFiles('#files', this.paths);
   }
 

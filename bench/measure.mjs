@@ -151,18 +151,16 @@ export async function makeFile(path, bytes) {
 const quiet = (command, args) =>
   new Promise((resolve) => execFile(command, args, { timeout: 10_000 }, (err, stdout) => resolve(err ? '' : stdout.trim())));
 
-/** `{path, modified, sha256}` of a built artifact, so that figures name what they measured. */
-export function fingerprint(path) {
-  try {
-    const bytes = readFileSync(path);
-    return {
-      path,
-      modified: statSync(path).mtime.toISOString(),
-      sha256: createHash('sha256').update(bytes).digest('hex').slice(0, 16),
-    };
-  } catch {
-    return { path, missing: true };
-  }
+/**
+ * `{source, built, sha256}` of a build the run copied to `copy`, so that figures name what
+ * they measured: where it came from, when that was built, and the copy's hash.
+ */
+export function fingerprint(source, copy) {
+  return {
+    source,
+    built: statSync(source).mtime.toISOString(),
+    sha256: createHash('sha256').update(readFileSync(copy)).digest('hex').slice(0, 16),
+  };
 }
 
 /** Pressure stall figures (`some avg10` %, from /proc/pressure) of cpu and io: how contended the machine is. */

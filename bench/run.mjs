@@ -1,7 +1,7 @@
 // `npm run bench`: upload speed, memory and server load of Stowage, measured against the
 // physical limit (plain fetch/XHR, dd). See docs/benchmarks.md for the method.
 //
-//   npm run bench                      full run (about 15 minutes on 2 cores), writes bench/results.json
+//   npm run bench                      full run (about 10 minutes on 2 cores), writes bench/results.json
 //                                      and the table in docs/benchmarks.md
 //   npm run bench -- --quick           small sizes, one run each (under a minute), writes
 //                                      bench/artifacts/results-quick.json; check it with
@@ -11,7 +11,7 @@
 //          --out FILE (where the JSON goes)
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_BIN, ROOT, startServer } from '../tests/server.mjs';
 import { BenchPage, checksums, fileName, launchChromium, scaling, transfers } from './browser.mjs';
 import { ensureOha, largeTransfers, listing, mediumUploads, multipartServer, serialCommits, smallUploads } from './load.mjs';
-import { GIB, KIB, MIB, RssMonitor, fingerprint, machine, makeFile, pressure, run } from './measure.mjs';
+import { GIB, KIB, MIB, RssMonitor, fingerprint, machine, makeFile, pressure, run, sleep } from './measure.mjs';
 import { render, targets } from './report.mjs';
 
 const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing'];
@@ -92,56 +92,98 @@ async function step(command, args) {
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${code})`);
 }
 
-/** A www directory for the devserver: the bench page as index.html next to the built pkg/. */
-function benchWww(workDir) {
+/**
+ * The builds the run measures, copied once into `workDir`: the release devserver, and a www
+ * directory with the bench page as index.html next to the built pkg/. Other work that rebuilds
+ * www/pkg or the server during the run then cannot change (or, half-written, break) them, and
+ * both halves of the bench run the same server.
+ */
+async function takeSnapshot(workDir) {
+  const pkg = join(ROOT, 'www', 'pkg');
   const www = join(workDir, 'www');
-  mkdirSync(www);
-  symlinkSync(join(ROOT, 'bench', 'page.html'), join(www, 'index.html'));
-  symlinkSync(join(ROOT, 'bench', 'page.js'), join(www, 'bench.js'));
-  symlinkSync(join(ROOT, 'www', 'pkg'), join(www, 'pkg'));
-  return www;
+  // A build in progress elsewhere may be halfway through writing pkg/ (a new stowage.js next
+  // to the old module breaks the page): copy only a pkg/ untouched for 5 s before and during
+  // the copy, holding a valid module.
+  const state = () => readdirSync(pkg).map((f) => `${f}:${statSync(join(pkg, f)).mtimeMs}`).join();
+  const settled = () => readdirSync(pkg).every((f) => Date.now() - statSync(join(pkg, f)).mtimeMs > 5000);
+  for (let tries = 1; ; tries += 1) {
+    const before = state();
+    if (settled()) {
+      rmSync(www, { recursive: true, force: true });
+      cpSync(pkg, join(www, 'pkg'), { recursive: true });
+      const valid = WebAssembly.validate(await readFile(join(www, 'pkg', 'stowage_bg.wasm')));
+      if (state() === before && valid) break;
+    }
+    if (tries === 30) throw new Error(`${relative(ROOT, pkg)} keeps changing or holds no valid module: run \`npm run build\``);
+    if (tries === 1) log(`${relative(ROOT, pkg)} is being rewritten; waiting for it to settle`);
+    await sleep(2000);
+  }
+  copyFileSync(join(ROOT, 'bench', 'page.html'), join(www, 'index.html'));
+  copyFileSync(join(ROOT, 'bench', 'page.js'), join(www, 'bench.js'));
+  const bin = join(workDir, 'stowage-devserver');
+  copyFileSync(DEFAULT_BIN, bin);
+  chmodSync(bin, 0o755);
+  return { bin, www };
 }
 
-/** Starts a devserver for one half of the bench, with its memory watched. */
-async function devserver(www, name) {
-  const server = await startServer({ www, logFile: join(ARTIFACTS, `devserver-${name}.log`) });
+/** What to undo when the run is interrupted (Ctrl-C): the browser, the servers, the files. */
+const cleanups = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, async () => {
+    log(`${signal}: cleaning up`);
+    for (const undo of [...cleanups].reverse()) await undo().catch(() => {});
+    process.exit(130);
+  });
+}
+
+/** Runs `fn(resource)` with `undo` registered for an interruption, then undoes it. */
+async function using(resource, undo, fn) {
+  const entry = () => undo(resource);
+  cleanups.add(entry);
+  try {
+    return await fn(resource);
+  } finally {
+    cleanups.delete(entry);
+    await undo(resource);
+  }
+}
+
+/** Starts a devserver (the run's copy of the binary) for one half of the bench, its memory watched. */
+async function devserver(builds, name) {
+  const server = await startServer({ bin: builds.bin, www: builds.www, logFile: join(ARTIFACTS, `devserver-${name}.log`) });
   const rss = new RssMonitor(server.child.pid);
   return { server, rss, stop: async () => (rss.stop(), server.stop()) };
 }
 
-async function browserHalf(www, files, results) {
-  const { server, rss, stop } = await devserver(www, 'browser');
-  const { browser, version } = await launchChromium();
-  results.machine.chromium = `Chromium ${version}`;
-  try {
-    const page = new BenchPage(browser, server.url, files);
-    if (wants('transfers')) {
-      log(`browser transfers at ${PLAN.transferSizes.map((s) => s / MIB).join(', ')} MiB`);
-      results.browser.transfers = await transfers({ page, serverUrl: server.url, rss, sizes: PLAN.transferSizes, runsFor: PLAN.runsFor, log });
-    }
-    if (wants('checksums')) {
-      await page.open();
-      results.browser.checksums = await checksums({ page, rss, size: PLAN.checksumSize, runs: PLAN.checksumRuns, log });
-    }
-    if (wants('scaling')) {
-      await page.open();
-      results.browser.scaling = await scaling({ page, serverUrl: server.url, rss, sizes: PLAN.scalingSizes, runs: PLAN.scalingRuns, log });
-    }
-    await page.close();
-    results.browser.serverRssTimeline = rss.timeline;
-    results.browser.rssPeakExact = rss.exact;
-  } finally {
-    await browser.close();
-    await stop();
-  }
+async function browserHalf(builds, files, results) {
+  await using(await devserver(builds, 'browser'), (d) => d.stop(), async ({ server, rss }) => {
+    await using(await launchChromium(), (c) => c.browser.close(), async ({ browser, version }) => {
+      results.machine.chromium = `Chromium ${version}`;
+      const page = new BenchPage(browser, server.url, files);
+      if (wants('transfers')) {
+        log(`browser transfers at ${PLAN.transferSizes.map((s) => s / MIB).join(', ')} MiB`);
+        results.browser.transfers = await transfers({ page, serverUrl: server.url, rss, sizes: PLAN.transferSizes, runsFor: PLAN.runsFor, log });
+      }
+      if (wants('checksums')) {
+        await page.open();
+        results.browser.checksums = await checksums({ page, rss, size: PLAN.checksumSize, runs: PLAN.checksumRuns, log });
+      }
+      if (wants('scaling')) {
+        await page.open();
+        results.browser.scaling = await scaling({ page, serverUrl: server.url, rss, sizes: PLAN.scalingSizes, runs: PLAN.scalingRuns, log });
+      }
+      await page.close();
+      results.browser.serverRssTimeline = rss.timeline;
+      results.browser.rssPeakExact = rss.exact;
+    });
+  });
 }
 
-async function serverHalf(www, workDir, results) {
+async function serverHalf(builds, workDir, results) {
   const oha = await ensureOha(log);
   results.machine.oha = (await run(oha, ['--version'])).stdout.trim();
-  const { server, rss, stop } = await devserver(www, 'server');
-  const ctx = { oha, server, rss, workDir, log };
-  try {
+  await using(await devserver(builds, 'server'), (d) => d.stop(), async ({ server, rss }) => {
+    const ctx = { oha, server, rss, workDir, log };
     if (wants('server')) {
       // The disk's rate moves with whatever else writes to it: measured before and after.
       const commits = () => serialCommits({ dir: join(server.dataDir, 'commit-probe'), count: PLAN.commits, log });
@@ -167,9 +209,7 @@ async function serverHalf(www, workDir, results) {
     }
     results.server.serverRssTimeline = rss.timeline;
     results.server.rssPeakExact = rss.exact;
-  } finally {
-    await stop();
-  }
+  });
 }
 
 /** Replaces the table between the markers of docs/benchmarks.md. */
@@ -204,14 +244,18 @@ async function main() {
     startedAt: new Date(started).toISOString(),
     machine: await machine({ root: ROOT }),
     config: { rustLog: process.env.RUST_LOG, plan: { ...PLAN, runsFor: PLAN.transferSizes.map((s) => [s, PLAN.runsFor(s)]) } },
-    // Other work may rebuild these in the meantime: the figures are of exactly these builds.
-    builds: { devserver: fingerprint(DEFAULT_BIN), wasm: fingerprint(join(ROOT, 'www', 'pkg', 'stowage_bg.wasm')) },
+    builds: {},
     browser: {},
     server: {},
   };
   const busy = results.machine.loadAverageAtStart[0];
   if (busy > results.machine.cores / 2) log(`WARNING: load average ${busy} on ${results.machine.cores} cores: other work will skew the figures`);
-  try {
+  await using(workDir, (dir) => rm(dir, { recursive: true, force: true }), async () => {
+    const builds = await takeSnapshot(workDir);
+    results.builds = {
+      devserver: fingerprint(DEFAULT_BIN, builds.bin),
+      wasm: fingerprint(join(ROOT, 'www', 'pkg', 'stowage_bg.wasm'), join(builds.www, 'pkg', 'stowage_bg.wasm')),
+    };
     const sizes = [...new Set([...PLAN.transferSizes, PLAN.checksumSize, ...PLAN.scalingSizes, ...PLAN.largeSizes])];
     const made = performance.now();
     const files = [];
@@ -224,21 +268,11 @@ async function main() {
     await makeFile(join(workDir, 'body-1m.bin'), MIB);
     await writeFile(join(workDir, 'empty.bin'), '');
     log(`test files (${sizes.map((s) => s / MIB).join(', ')} MiB) written in ${((performance.now() - made) / 1000).toFixed(1)} s under ${workDir}`);
-    const www = benchWww(workDir);
-    if (['transfers', 'checksums', 'scaling'].some(wants)) {
-      await browserHalf(www, files, results);
-    }
-    if (['server', 'listing'].some(wants)) await serverHalf(www, workDir, results);
-  } finally {
-    await rm(workDir, { recursive: true, force: true });
-  }
+    if (['transfers', 'checksums', 'scaling'].some(wants)) await browserHalf(builds, files, results);
+    if (['server', 'listing'].some(wants)) await serverHalf(builds, workDir, results);
+  });
   results.machine.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
   results.machine.pressureAtEnd = pressure();
-  const rebuilt = Object.entries({ devserver: DEFAULT_BIN, wasm: join(ROOT, 'www', 'pkg', 'stowage_bg.wasm') }).filter(
-    ([name, path]) => fingerprint(path).sha256 !== results.builds[name].sha256,
-  );
-  results.builds.rebuiltDuringRun = rebuilt.map(([name]) => name);
-  if (rebuilt.length) log(`WARNING: ${rebuilt.map(([, p]) => relative(ROOT, p)).join(' and ')} changed during the run: the figures mix two builds`);
   results.durationSec = Math.round((Date.now() - started) / 1000);
   results.targets = targets(results);
   const text = render(results);

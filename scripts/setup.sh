@@ -38,6 +38,10 @@ apt_install chromium chromium-driver
 if [ $want_all = 1 ]; then
   # xvfb-run needs xauth, which xvfb only recommends.
   apt_install firefox-esr webkit2gtk-driver xvfb xauth
+  # oha drives the server-side benchmark that `npm test` runs in its quick form.
+  if ! command -v oha >/dev/null; then
+    say "cargo install oha"; cargo install -q oha --locked
+  fi
   if ! command -v geckodriver >/dev/null; then
     say "cargo install geckodriver"; cargo install -q geckodriver --locked || cargo install -q geckodriver
   fi
