@@ -5,15 +5,22 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-/// Storage server for Stowage: files on disk, metadata in SQLite, Backendless-style REST.
+/// Storage server for Stowage: files as records in SQLite or PostgreSQL, bytes on disk;
+/// Backendless, bkend and Cognite API shapes.
 #[derive(Debug, Clone, Parser)]
 #[command(version, about)]
 pub struct Config {
+    /// The catalog of records: `sqlite://FILE` (default: `stowage.db` in the data directory) or
+    /// `postgres://USER@HOST:PORT/DB` (several servers may share one).
+    #[arg(long, env = "STOWAGE_DATABASE")]
+    pub database: Option<String>,
+
     /// Address to listen on.
     #[arg(long, env = "STOWAGE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Data directory: file bytes under `blobs/`, metadata in `stowage.db`. Created when missing.
+    /// Data directory: file bytes under `blobs/`, the SQLite catalog in `stowage.db` (unless
+    /// `--database` names another). Created when missing; one server at a time.
     #[arg(long, env = "STOWAGE_DATA", default_value = "./stowage-data")]
     pub data: PathBuf,
 
@@ -117,5 +124,17 @@ impl Config {
         let mut config = Self::parse_from(["stowage-devserver"]);
         config.data = data.into();
         config
+    }
+
+    /// The catalog's URL: `--database`, else SQLite in the data directory.
+    #[must_use]
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data.join("stowage.db").display()
+            ),
+        }
     }
 }

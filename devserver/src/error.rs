@@ -18,6 +18,15 @@ pub enum AppError {
     /// A metadata database error.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// Ids or externalIds that name no record.
+    #[error("unknown ids")]
+    Unknown(Vec<crate::model::Ident>),
+    /// externalIds another record has.
+    #[error("duplicate externalIds")]
+    Duplicate(Vec<String>),
+    /// The server cannot start as configured (bad flag, locked or inconsistent data directory).
+    #[error("{0}")]
+    Config(String),
 }
 
 /// Result of handlers and store functions.
@@ -40,8 +49,20 @@ impl AppError {
     pub fn to_api(&self) -> ApiError {
         match self {
             Self::Api(e) => e.clone(),
+            Self::Unknown(ids) => ApiError::new(
+                ErrorCode::UnknownIds,
+                format!("Ids not found: {}", shorten(&format!("{ids:?}"))),
+            ),
+            Self::Duplicate(ids) => ApiError::new(
+                ErrorCode::DuplicateExternalId,
+                format!("externalId already exists: {}", shorten(&ids.join(", "))),
+            ),
             Self::Io(e) if is_disk_full(e) => {
                 tracing::error!(error = %e, "disk full");
+                ApiError::new(ErrorCode::InsufficientStorage, "Insufficient storage")
+            }
+            Self::Db(e) if is_database_full(e) => {
+                tracing::error!(error = %e, "database disk full");
                 ApiError::new(ErrorCode::InsufficientStorage, "Insufficient storage")
             }
             other => {
@@ -54,6 +75,34 @@ impl AppError {
 
 fn is_disk_full(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::StorageFull
+        || e.kind() == std::io::ErrorKind::QuotaExceeded
+        || e.raw_os_error() == Some(28)
+}
+
+/// SQLite's `SQLITE_FULL` (13, "database or disk is full", also as extended codes) and
+/// PostgreSQL's `disk_full` (53100).
+fn is_database_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or("");
+            code == "53100"
+                || code.parse::<i64>().is_ok_and(|c| c & 0xff == 13)
+                || db.message().contains("database or disk is full")
+        }
+        sqlx::Error::Io(io) => is_disk_full(io),
+        _ => false,
+    }
+}
+
+/// The first 120 characters of user input, for error messages that quote it.
+#[must_use]
+pub fn shorten(text: &str) -> String {
+    let mut out: String = text.chars().take(120).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
 }
 
 /// Builds the JSON response for a documented error.

@@ -1,14 +1,22 @@
-//! `stowage-devserver`: the Stowage storage server. Files on disk, metadata in SQLite,
-//! Backendless-style REST under `/{appId}/{apiKey}/files`. `main.rs` only parses flags and
-//! serves [`app`]; tests call [`app`] directly.
+//! `stowage-devserver`: the Stowage storage server. Files are records in a catalog (SQLite or
+//! PostgreSQL) with their bytes in a blob store (the local disk), served in three API shapes:
+//! Backendless (`/{appId}/{apiKey}/files`), bkend (`/v1`) and Cognite
+//! (`/api/v1/projects/{project}/files`). `main.rs` only parses flags and serves [`app`].
+//!
+//! Layers, each calling only the ones below it: `routes` (one module per API shape) → `files`
+//! (the service, the only way to touch files) → `catalog` (SQL) and `blobs` (bytes). `model`
+//! (domain types) and `error` are shared by all; `state` puts the layers together.
 
+pub mod blobs;
+pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod faults;
+pub mod files;
+pub mod model;
 pub mod presign;
 mod routes;
 pub mod state;
-pub mod store;
 
 pub use config::Config;
 pub use state::AppState;

@@ -1,4 +1,4 @@
-//! Starts `stowage-devserver`: parse flags, open the store, bind, serve until Ctrl-C.
+//! Starts `stowage-devserver`: parse flags, open the store, bind, serve until SIGINT or SIGTERM.
 
 use clap::Parser;
 use stowage_devserver::{app, AppState, Config};
@@ -25,14 +25,32 @@ async fn main() -> std::process::ExitCode {
     let state = match AppState::open(&config).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("cannot open data directory {}: {e}", config.data.display());
+            eprintln!(
+                "cannot start on data directory {}: {e}",
+                config.data.display()
+            );
             return std::process::ExitCode::FAILURE;
         }
     };
     state.spawn_upload_gc();
     tracing::info!("listening on http://{}", config.listen);
+    // SIGINT (Ctrl-C) and SIGTERM (systemd, Docker, Kubernetes) both drain in-flight requests.
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminated => {}
+        }
+        tracing::info!("stopping: finishing in-flight requests");
     };
     let served = axum::serve(listener, app(state, &config.www))
         .with_graceful_shutdown(shutdown)

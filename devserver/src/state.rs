@@ -1,4 +1,5 @@
-//! `AppState`: what every handler shares — the store, the known apps and the URL rules.
+//! `AppState`: what every handler shares — the files service, the known apps and the URL rules.
+//! It is also where the server is put together: data-directory lock, catalog, blobs, service.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,11 +7,13 @@ use std::sync::Arc;
 use stowage_protocol::paths::FilePath;
 use stowage_protocol::ApiError;
 
+use crate::blobs::DiskBlobs;
+use crate::catalog::Catalog;
 use crate::config::{AppCredentials, Config};
 use crate::error::{AppError, AppResult};
 use crate::faults::Faults;
+use crate::files::Files;
 use crate::presign::Signer;
-use crate::store::Store;
 
 /// Shared state of the server; cheap to clone.
 #[derive(Debug, Clone)]
@@ -20,7 +23,9 @@ pub struct AppState {
 
 #[derive(Debug)]
 struct Inner {
-    store: Store,
+    files: Files,
+    /// Held for the server's life: the data directory's exclusive lock.
+    _lock: std::fs::File,
     apps: HashMap<String, String>,
     first_app: AppCredentials,
     public_base: String,
@@ -42,10 +47,12 @@ struct CustomDomain {
 impl AppState {
     /// Opens the store in `config.data` and prepares URL rules for `config.listen`.
     pub async fn open(config: &Config) -> AppResult<Self> {
-        config
-            .validate()
-            .map_err(|e| AppError::Io(std::io::Error::other(e)))?;
-        let store = Store::open(&config.data).await?;
+        config.validate().map_err(AppError::Config)?;
+        tokio::fs::create_dir_all(&config.data).await?;
+        let lock = lock_data_dir(&config.data)?;
+        let (catalog, new_catalog) = Catalog::open(&config.database_url()).await?;
+        let blobs = DiskBlobs::open(&config.data).await?;
+        let files = Files::start(catalog, new_catalog, Arc::new(blobs)).await?;
         let signer = Signer::load(config.signing_secret.as_deref(), &config.data).await?;
         if config.unsafe_test_hooks {
             tracing::warn!("test hooks are on: /v1/test/faults can make uploads fail");
@@ -62,7 +69,8 @@ impl AppState {
         });
         Ok(Self {
             inner: Arc::new(Inner {
-                store,
+                files,
+                _lock: lock,
                 apps: config
                     .apps
                     .iter()
@@ -80,7 +88,8 @@ impl AppState {
         })
     }
 
-    /// Runs the garbage collector of unfinished uploads until the state is dropped.
+    /// Runs the garbage collector (expired uploads, blobs no row names) until the state is
+    /// dropped.
     pub fn spawn_upload_gc(&self) {
         let weak = Arc::downgrade(&self.inner);
         let every = std::time::Duration::from_secs((self.inner.upload_ttl_secs / 2).clamp(1, 60));
@@ -88,11 +97,14 @@ impl AppState {
             loop {
                 tokio::time::sleep(every).await;
                 let Some(inner) = weak.upgrade() else { break };
-                let now = crate::store::now_ms();
-                match inner.store.expire_uploads(now).await {
+                let now = crate::model::now_ms();
+                match inner.files.expire_uploads(now).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(removed = n, "expired unfinished uploads"),
                     Err(e) => tracing::error!(error = %e, "upload garbage collection failed"),
+                }
+                if let Err(e) = inner.files.collect_garbage().await {
+                    tracing::error!(error = %e, "blob garbage collection failed");
                 }
             }
         });
@@ -143,10 +155,10 @@ impl AppState {
             })
     }
 
-    /// The storage seam.
+    /// The files service: the only way to touch files.
     #[must_use]
-    pub fn store(&self) -> &Store {
-        &self.inner.store
+    pub fn files(&self) -> &Files {
+        &self.inner.files
     }
 
     /// Largest accepted upload body.
@@ -189,5 +201,25 @@ impl AppState {
                 self.inner.first_app.id, self.inner.first_app.key
             )
         })
+    }
+}
+
+/// Takes the data directory's exclusive lock (`{data}/.lock`), or says who holds it.
+fn lock_data_dir(data: &std::path::Path) -> AppResult<std::fs::File> {
+    let path = data.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(file),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(AppError::Config(format!(
+            "the data directory {} is in use by another stowage-devserver (it holds {}); \
+             one data directory serves one server at a time",
+            data.display(),
+            path.display()
+        ))),
+        Err(e) => Err(AppError::Io(e.into())),
     }
 }

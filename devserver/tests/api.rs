@@ -425,7 +425,7 @@ async fn a_body_that_fails_midway_leaves_no_file() {
 }
 
 #[tokio::test]
-async fn orphan_blobs_from_a_crash_are_removed_at_start() {
+async fn unpublished_blobs_are_settled_at_start_and_published_ones_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::for_data_dir(dir.path().join("data"));
     {
@@ -436,12 +436,17 @@ async fn orphan_blobs_from_a_crash_are_removed_at_start() {
             .unwrap();
         assert_eq!(router.oneshot(req).await.unwrap().status(), StatusCode::OK);
     }
-    // A blob renamed into place whose metadata commit never happened, and a torn temp file.
-    std::fs::write(dir.path().join("data/blobs/ab/abandoned0000"), b"orphan").unwrap();
+    // A write that crashed before its commit (a blob in tmp/ that no record names), a torn
+    // temp file, and a published blob no record names (not provably an orphan: kept).
+    let orphan = "0123456789abcdef0123456789abcdef";
+    std::fs::write(dir.path().join("data/tmp").join(orphan), b"orphan").unwrap();
     std::fs::write(dir.path().join("data/tmp/torn"), b"half").unwrap();
+    let stray = dir.path().join("data/blobs/ab/abandoned0000");
+    std::fs::write(&stray, b"stray").unwrap();
     let state = AppState::open(&config).await.unwrap();
-    assert!(!dir.path().join("data/blobs/ab/abandoned0000").exists());
+    assert!(!dir.path().join("data/tmp").join(orphan).exists());
     assert!(!dir.path().join("data/tmp/torn").exists());
+    assert!(stray.exists(), "only provable orphans are removed");
     let router = app(state, dir.path());
     let res = router
         .oneshot(
@@ -452,6 +457,42 @@ async fn orphan_blobs_from_a_crash_are_removed_at_start() {
         .await
         .unwrap();
     assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), "kept");
+}
+
+#[tokio::test]
+async fn a_missing_database_is_refused_and_deletes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::for_data_dir(dir.path().join("data"));
+    {
+        let state = AppState::open(&config).await.unwrap();
+        let router = app(state, dir.path());
+        let req = Request::post(format!("{ROOT}/precious.txt"))
+            .body(Body::from("precious"))
+            .unwrap();
+        assert_eq!(router.oneshot(req).await.unwrap().status(), StatusCode::OK);
+    }
+    for f in ["stowage.db", "stowage.db-wal", "stowage.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join("data").join(f));
+    }
+    let err = AppState::open(&config).await.unwrap_err().to_string();
+    assert!(err.contains("database is new"), "{err}");
+    let blobs: usize = std::fs::read_dir(dir.path().join("data/blobs"))
+        .unwrap()
+        .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
+        .sum();
+    assert_eq!(blobs, 1, "the file's bytes are still there");
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::for_data_dir(dir.path().join("data"));
+    let first = AppState::open(&config).await.unwrap();
+    let err = AppState::open(&config).await.unwrap_err().to_string();
+    assert!(err.contains("in use by another"), "{err}");
+    drop(first);
+    // Once the first is gone, the directory can be opened again.
+    AppState::open(&config).await.unwrap();
 }
 
 #[tokio::test]

@@ -64,6 +64,14 @@ impl Server {
         )
     }
 
+    /// How many files the app has (recursively).
+    async fn list_count(&self) -> usize {
+        let req = Request::get("/demo/demo-key/files/?action=count&sub=true")
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await.1.as_u64().unwrap() as usize
+    }
+
     async fn api(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let req = Request::post(path)
             .header("x-api-key", "demo-key")
@@ -149,6 +157,15 @@ impl Server {
     }
 }
 
+/// Blob files on disk, published or not (parts are blobs too, until their upload ends).
+fn blobs_on_disk(dir: &std::path::Path) -> usize {
+    let published: usize = std::fs::read_dir(dir.join("data/blobs"))
+        .unwrap()
+        .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
+        .sum();
+    published + std::fs::read_dir(dir.join("data/tmp")).unwrap().count()
+}
+
 fn code(body: &Value) -> u64 {
     body["code"].as_u64().unwrap_or(0)
 }
@@ -202,10 +219,12 @@ async fn multipart_upload_assembles_the_parts_with_a_whole_file_checksum() {
             done["etag"].as_str().unwrap()
         );
     }
-    let staging = std::fs::read_dir(s.dir.path().join("data/staging"))
-        .unwrap()
-        .count();
-    assert_eq!(staging, 0, "completed uploads leave nothing staged");
+    let files = s.list_count().await;
+    assert_eq!(
+        blobs_on_disk(s.dir.path()),
+        files,
+        "completed uploads leave one blob per file and no part behind"
+    );
 }
 
 #[tokio::test]
@@ -468,7 +487,7 @@ async fn abort_removes_staged_parts_and_twice_is_fine() {
             .await;
         assert_eq!(status, StatusCode::OK);
     }
-    assert!(!s.dir.path().join("data/staging").join(&id).exists());
+    assert_eq!(blobs_on_disk(s.dir.path()), 0, "the aborted part is gone");
     let (status, body, _) = s.put(&urls[0], data[..PART as usize].to_vec(), &[]).await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, 7004));
 }
@@ -486,15 +505,15 @@ async fn the_collector_removes_abandoned_uploads() {
         s.put(&urls[0], data[..PART as usize].to_vec(), &[]).await.0,
         StatusCode::OK
     );
-    let now = stowage_devserver::store::now_ms();
+    let now = stowage_devserver::model::now_ms();
     assert_eq!(
-        s.state.store().expire_uploads(now).await.unwrap(),
+        s.state.files().expire_uploads(now).await.unwrap(),
         0,
         "not yet expired"
     );
     let day_later = now + 24 * 3600 * 1000 + 1;
-    assert_eq!(s.state.store().expire_uploads(day_later).await.unwrap(), 1);
-    assert!(!s.dir.path().join("data/staging").join(&id).exists());
+    assert_eq!(s.state.files().expire_uploads(day_later).await.unwrap(), 1);
+    assert_eq!(blobs_on_disk(s.dir.path()), 0, "the expired part is gone");
     let req = Request::get(format!("/v1/files/multipart/{id}"))
         .header("x-api-key", "demo-key")
         .body(Body::empty())

@@ -129,6 +129,16 @@ error_codes! {
     Internal = 5000, 500;
     /// The server's disk is full.
     InsufficientStorage = 5001, 507;
+    /// Another record of the app has this externalId.
+    DuplicateExternalId = 6016, 409;
+    /// Some ids or externalIds name no record.
+    UnknownIds = 6017, 400;
+    /// A record field breaks its limit (the message names the field and the limit).
+    InvalidField = 6018, 400;
+    /// The record has no content yet.
+    NotUploaded = 6019, 404;
+    /// A listing cursor that this server did not make, or made for another query.
+    InvalidCursor = 6020, 400;
 }
 
 /// An error as it travels: a code plus its message.

@@ -2,6 +2,7 @@
 //! canonicaliser, the error codes with their HTTP statuses, and request/response bodies.
 
 pub mod bodies;
+pub mod cognite;
 pub mod error;
 pub mod multipart;
 pub mod paths;

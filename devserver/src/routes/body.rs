@@ -19,15 +19,14 @@ use crate::error::{AppError, AppResult};
 /// Largest JSON body accepted by move, copy and rename.
 pub(super) const JSON_LIMIT: usize = 64 * 1024;
 
-/// A boxed stream of body bytes.
-pub(super) type ByteStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, AppError>> + Send>>;
+pub(super) use crate::files::ByteStream;
 
 /// An upload body: the raw bytes, or a form whose part named `file` holds them.
 pub(super) enum Upload {
     /// A raw body and the content type the sender declared.
     Raw {
         /// The file's bytes.
-        bytes: ByteStream,
+        bytes: ByteStream<'static>,
         /// The declared `Content-Type`, if any.
         declared_type: Option<String>,
     },
@@ -119,6 +118,11 @@ pub(super) async fn next_field(form: &mut Multipart) -> AppResult<Field<'_>> {
         .ok_or_else(|| ApiError::missing_field("file").into())
 }
 
+/// The bytes of a form field, limited to `limit`.
+pub(super) fn field_stream(field: Field<'_>, limit: u64) -> ByteStream<'_> {
+    Box::pin(limited(field.map_err(|e| multipart_error(&e)), limit))
+}
+
 /// Reads past a field that is not the file (a text input of the form).
 pub(super) async fn skip(mut field: Field<'_>) -> AppResult<()> {
     while field
@@ -164,7 +168,11 @@ fn decode(text: &[u8]) -> AppResult<Bytes> {
 }
 
 /// A base64 text body decoded as it streams (whitespace and line breaks are ignored).
-pub(super) fn base64_upload(headers: &HeaderMap, body: Body, limit: u64) -> AppResult<ByteStream> {
+pub(super) fn base64_upload(
+    headers: &HeaderMap,
+    body: Body,
+    limit: u64,
+) -> AppResult<ByteStream<'static>> {
     let declared = content_type(headers).map(essence);
     if declared.as_deref() != Some("text/plain") {
         return Err(AppError::api(

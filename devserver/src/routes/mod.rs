@@ -1,11 +1,14 @@
 //! The router: every route, the JSON error guarantee, CORS, tracing, static files, and the
 //! custom-domain rewrite.
 
+mod backendless;
+mod bkend;
 mod body;
+mod cognite;
+mod cursor;
 mod drain;
-mod files;
+mod serve;
 mod signed;
-mod v1;
 
 use std::time::Duration;
 
@@ -13,7 +16,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderName, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use axum::{Json, Router};
 use stowage_protocol::{ApiError, AppInfo, ErrorCode};
 use tower::Layer as _;
@@ -27,31 +30,12 @@ use crate::state::AppState;
 
 /// Builds the whole HTTP application over `state`, serving `www` at `/`.
 pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
-    let files = get(files::get)
-        .head(files::get)
-        .post(files::post)
-        .put(files::put)
-        .delete(files::delete);
     let routes = Router::new()
         .route("/{app}/{key}/info", get(info))
-        .route("/{app}/{key}/files", files.clone())
-        .route("/{app}/{key}/files/", files.clone())
-        .route("/{app}/{key}/files/{*rest}", files)
-        .route("/v1/files/presigned-url", post(v1::presign_upload))
-        .route("/v1/files/download-url", post(v1::presign_download))
-        .route("/v1/files/multipart/init", post(v1::init))
-        .route("/v1/files/multipart/presigned-url", post(v1::presign_parts))
-        .route("/v1/files/multipart/complete", post(v1::complete))
-        .route("/v1/files/multipart/abort", post(v1::abort))
-        .route("/v1/files/multipart/{upload_id}", get(v1::status))
-        .route("/v1/signed/put/{*rest}", put(signed::put_file))
-        .route(
-            "/v1/signed/get/{*rest}",
-            get(signed::get_file).head(signed::get_file),
-        )
-        .route("/v1/signed/parts/{upload_id}/{part}", put(signed::put_part))
-        .route("/v1/test/faults", post(signed::set_faults))
-        .route("/v1/test/stats", get(signed::stats))
+        .merge(backendless::routes())
+        .merge(bkend::routes())
+        .merge(cognite::routes())
+        .merge(signed::routes())
         .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(drain::drain_after_error))
@@ -79,6 +63,7 @@ fn cors() -> CorsLayer {
             Method::HEAD,
             Method::POST,
             Method::PUT,
+            Method::PATCH,
             Method::DELETE,
         ])
         .allow_headers(Any)
@@ -90,6 +75,7 @@ fn cors() -> CorsLayer {
             header::LAST_MODIFIED,
             header::LOCATION,
             HeaderName::from_static("retry-after"),
+            HeaderName::from_static(backendless::NEXT_CURSOR),
         ])
         .max_age(Duration::from_secs(3600))
 }
@@ -176,4 +162,13 @@ async fn json_errors(req: Request, next: Next) -> Response {
 
 fn shorten(text: &str) -> String {
     text.chars().take(120).collect()
+}
+
+/// The error for a method a route does not take.
+#[must_use]
+pub(super) fn method_not_allowed(method: &Method) -> crate::error::AppError {
+    crate::error::AppError::api(
+        ErrorCode::MethodNotAllowed,
+        format!("Method {method} is not allowed here"),
+    )
 }

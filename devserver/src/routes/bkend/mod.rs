@@ -1,11 +1,15 @@
-//! The `/v1` API (bkend storage shape): presigned single uploads and downloads, and the
-//! multipart control plane. Apps are named by the `X-API-Key` header; the bytes go to signed
-//! URLs under `/v1/signed/…`, whose handlers are in [`super::signed`].
+//! The `/v1` API (bkend storage shape): presigned single uploads and downloads, the multipart
+//! control plane, and file metadata records (`/v1/files`). Apps are named by the `X-API-Key`
+//! header; the bytes go to signed URLs under `/v1/signed/…`, whose handlers are in
+//! [`super::signed`].
+
+mod metadata;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use stowage_protocol::multipart::{
@@ -16,13 +20,26 @@ use stowage_protocol::multipart::{
 };
 use stowage_protocol::{ApiError, ErrorCode, FilePath};
 
+use super::backendless::stored_type;
 use super::body;
-use super::files::stored_type;
 use crate::error::{AppError, AppResult};
+use crate::files::{NewUpload, PartLimits};
+use crate::model::Upload;
 use crate::presign::expires_in;
 use crate::state::AppState;
-use crate::store::uploads::UploadRow;
-use crate::store::NewUpload;
+
+/// The routes of this shape.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/files/presigned-url", post(presign_upload))
+        .route("/v1/files/download-url", post(presign_download))
+        .route("/v1/files/multipart/init", post(init))
+        .route("/v1/files/multipart/presigned-url", post(presign_parts))
+        .route("/v1/files/multipart/complete", post(complete))
+        .route("/v1/files/multipart/abort", post(abort))
+        .route("/v1/files/multipart/{upload_id}", get(status))
+        .merge(metadata::routes())
+}
 
 /// The app named by `X-API-Key`.
 pub(super) fn api_app(state: &AppState, headers: &HeaderMap) -> AppResult<String> {
@@ -34,7 +51,7 @@ pub(super) fn api_app(state: &AppState, headers: &HeaderMap) -> AppResult<String
 }
 
 /// A JSON body of type `T`, with `MissingField` and `MalformedJson` told apart.
-async fn typed<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> AppResult<T> {
+pub(super) async fn typed<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> AppResult<T> {
     let map = body::json_object(headers, body).await?;
     serde_json::from_value(Value::Object(map)).map_err(|e| {
         let text = e.to_string();
@@ -67,10 +84,10 @@ fn upload_path(state: &AppState, dir: &str, name: &str, size: u64) -> AppResult<
 }
 
 fn now_secs() -> u64 {
-    u64::try_from(crate::store::now_ms() / 1000).unwrap_or(0)
+    u64::try_from(crate::model::now_ms() / 1000).unwrap_or(0)
 }
 
-fn signed_request(
+pub(super) fn signed_request(
     state: &AppState,
     method: &str,
     path: &str,
@@ -86,7 +103,7 @@ fn signed_request(
 }
 
 /// `POST /v1/files/presigned-url`: a signed PUT URL for one single-request upload.
-pub(super) async fn presign_upload(
+async fn presign_upload(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
@@ -94,7 +111,7 @@ pub(super) async fn presign_upload(
     let app = api_app(&state, &headers)?;
     let req: PresignUploadRequest = typed(&headers, body).await?;
     let path = upload_path(&state, &req.path, &req.name, req.size)?;
-    state.store().check_put(&app, &path, req.overwrite).await?;
+    state.files().check_put(&app, &path, req.overwrite).await?;
     let mime = stored_type(req.mime_type.as_deref(), path.name());
     let expires = now_secs() + expires_in(req.expires_in)?;
     let signed_path = format!("/v1/signed/put/{app}/{}", path.to_encoded());
@@ -112,7 +129,7 @@ pub(super) async fn presign_upload(
 }
 
 /// `POST /v1/files/download-url`: a signed GET URL for an existing file.
-pub(super) async fn presign_download(
+async fn presign_download(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
@@ -120,7 +137,7 @@ pub(super) async fn presign_download(
     let app = api_app(&state, &headers)?;
     let req: DownloadUrlRequest = typed(&headers, body).await?;
     let path = FilePath::parse(&req.path)?;
-    match state.store().stat(&app, &path).await? {
+    match state.files().stat(&app, &path).await? {
         Some(e) if !e.is_dir => {}
         _ => return Err(ApiError::not_found().into()),
     }
@@ -141,7 +158,7 @@ fn invalid_part_size(text: String) -> AppError {
 }
 
 /// `POST /v1/files/multipart/init`.
-pub(super) async fn init(
+async fn init(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
@@ -162,15 +179,16 @@ pub(super) async fn init(
             "The upload needs {count} parts; at most {MAX_PARTS} are allowed"
         )));
     }
-    state.store().check_put(&app, &path, req.overwrite).await?;
+    state.files().check_put(&app, &path, req.overwrite).await?;
     let ttl_ms = i64::try_from(state.upload_ttl_secs().saturating_mul(1000)).unwrap_or(i64::MAX);
-    let row = state
-        .store()
+    let upload = state
+        .files()
         .init_upload(NewUpload {
             app,
             content_type: stored_type(req.mime_type.as_deref(), path.name()),
-            path,
-            size: req.size,
+            path: Some(path),
+            record_id: None,
+            size: Some(req.size),
             part_size,
             part_count: count,
             overwrite: req.overwrite,
@@ -179,14 +197,22 @@ pub(super) async fn init(
         })
         .await?;
     Ok(Json(InitResponse {
-        upload_id: row.id,
+        upload_id: upload.id,
         part_size,
         part_count: count,
-        expires_at: row.expires_ms,
+        expires_at: upload.expires_ms,
     }))
 }
 
-fn open_upload(upload: UploadRow) -> AppResult<UploadRow> {
+/// The limits of parts whose size the plan does not fix.
+pub(super) fn part_limits(state: &AppState) -> PartLimits {
+    PartLimits {
+        min: state.min_part_size(),
+        max: MAX_PART_SIZE,
+    }
+}
+
+fn open_upload(upload: Upload) -> AppResult<Upload> {
     if upload.result.is_some() {
         return Err(AppError::api(
             ErrorCode::UploadNotFound,
@@ -197,19 +223,16 @@ fn open_upload(upload: UploadRow) -> AppResult<UploadRow> {
 }
 
 /// `POST /v1/files/multipart/presigned-url`: signed PUT URLs for parts.
-pub(super) async fn presign_parts(
+async fn presign_parts(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<PresignPartsResponse>> {
     let app = api_app(&state, &headers)?;
     let req: PresignPartsRequest = typed(&headers, body).await?;
-    let upload = open_upload(state.store().get_upload(Some(&app), &req.upload_id).await?)?;
-    let count = u64::try_from(upload.part_count).unwrap_or(0);
-    let (size, part_size) = (
-        u64::try_from(upload.size).unwrap_or(0),
-        u64::try_from(upload.part_size).unwrap_or(0),
-    );
+    let upload = open_upload(state.files().get_upload(Some(&app), &req.upload_id).await?)?;
+    let count = upload.part_count;
+    let (size, part_size) = (upload.size.unwrap_or(0), upload.part_size);
     if req.part_numbers.len() > 10_000 {
         return Err(invalid_part_size(format!(
             "At most {MAX_PARTS} parts per request"
@@ -236,32 +259,32 @@ pub(super) async fn presign_parts(
 }
 
 /// `GET /v1/files/multipart/{uploadId}`: the upload and the parts the server holds.
-pub(super) async fn status(
+async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Json<UploadStatus>> {
     let app = api_app(&state, &headers)?;
-    let upload = state.store().get_upload(Some(&app), &id).await?;
-    let parts = state.store().upload_parts(&id).await?;
-    let to_u64 = |v: i64| u64::try_from(v).unwrap_or(0);
+    let upload = state.files().get_upload(Some(&app), &id).await?;
+    let parts = state.files().upload_parts(&id).await?;
+    let completed = match &upload.result {
+        Some(done) => Some(complete_response(&state, &app, done).await?),
+        None => None,
+    };
     Ok(Json(UploadStatus {
-        completed: upload
-            .result
-            .as_deref()
-            .and_then(|r| serde_json::from_str(r).ok()),
+        completed,
         upload_id: upload.id,
-        path: upload.path,
-        size: to_u64(upload.size),
-        part_size: to_u64(upload.part_size),
-        part_count: to_u64(upload.part_count),
+        path: upload.path.map(|p| p.to_string()).unwrap_or_default(),
+        size: upload.size.unwrap_or(0),
+        part_size: upload.part_size,
+        part_count: upload.part_count,
         checksum: stowage_protocol::multipart::ChecksumAlgorithm::parse(&upload.checksum)
             .unwrap_or_default(),
         parts: parts
             .into_iter()
             .map(|p| PartInfo {
-                part_number: to_u64(p.part_number),
-                size: to_u64(p.size),
+                part_number: p.number,
+                size: p.size,
                 etag: p.etag,
                 checksum: p.checksum,
             })
@@ -270,38 +293,49 @@ pub(super) async fn status(
     }))
 }
 
+/// The answer of `complete` for what a completed upload made.
+async fn complete_response(
+    state: &AppState,
+    app: &str,
+    done: &crate::model::Completed,
+) -> AppResult<CompleteResponse> {
+    let record = state.files().get(app, done.record_id).await?;
+    let file_url = record
+        .and_then(|r| r.path)
+        .map(|p| state.public_url(app, &p))
+        .unwrap_or_default();
+    Ok(CompleteResponse {
+        file_url,
+        size: done.size,
+        etag: done.etag.clone(),
+        checksum: done.checksum.clone(),
+    })
+}
+
 /// `POST /v1/files/multipart/complete`.
-pub(super) async fn complete(
+async fn complete(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<CompleteResponse>> {
     let app = api_app(&state, &headers)?;
     let req: CompleteRequest = typed(&headers, body).await?;
-    let answer =
-        |path: &FilePath, entry: &crate::store::Entry, checksum: Option<String>| CompleteResponse {
-            file_url: state.public_url(&app, path),
-            size: u64::try_from(entry.size).unwrap_or(0),
-            etag: entry.etag.clone().unwrap_or_default(),
-            checksum,
-        };
-    Ok(Json(
-        state
-            .store()
-            .complete_upload(&app, &req.upload_id, &req.parts, answer)
-            .await?,
-    ))
+    let (done, _) = state
+        .files()
+        .complete_upload(&app, &req.upload_id, Some(&req.parts), part_limits(&state))
+        .await?;
+    Ok(Json(complete_response(&state, &app, &done).await?))
 }
 
 /// `POST /v1/files/multipart/abort`: forgets the upload and its parts; twice is fine.
-pub(super) async fn abort(
+async fn abort(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<Value>> {
     let app = api_app(&state, &headers)?;
     let req: AbortRequest = typed(&headers, body).await?;
-    state.store().abort_upload(&app, &req.upload_id).await?;
+    state.files().abort_upload(&app, &req.upload_id).await?;
     Ok(Json(
         serde_json::json!({ "uploadId": req.upload_id, "aborted": true }),
     ))

@@ -1,28 +1,46 @@
 //! The data plane behind presigned URLs: `PUT /v1/signed/put/{app}/{path}` (single upload),
-//! `GET /v1/signed/get/{app}/{path}` (download) and `PUT /v1/signed/parts/{uploadId}/{n}`
-//! (one part). Every request is checked against its signature first. Also the test hooks.
+//! `GET /v1/signed/get/{app}/{path}` (download), `PUT`/`GET /v1/signed/record/{app}/{id}`
+//! (a record's content, by id) and `PUT /v1/signed/parts/{uploadId}/{n}` (one part). Every
+//! request is checked against its signature first. Also the test hooks.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt, TryStreamExt};
+use futures_util::{StreamExt, TryStreamExt};
 use stowage_protocol::multipart::{PartInfo, CRC32C_HEADER, SHA256_HEADER};
 use stowage_protocol::{ApiError, ErrorCode, FilePath, UploadResponse};
 
-use super::files::{serve, stored_type};
+use super::backendless::stored_type;
+use super::serve::serve;
+use crate::files::ByteStream;
 use crate::error::{api_response, AppError, AppResult};
 use crate::faults::{apply_delays, Fault, Rule};
+use crate::files::{Claimed, PutOptions};
 use crate::presign::Signed;
 use crate::state::AppState;
-use crate::store::Claimed;
+
+/// The routes of the data plane and the test hooks.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/signed/put/{*rest}", put(put_file))
+        .route("/v1/signed/get/{*rest}", get(get_file).head(get_file))
+        .route(
+            "/v1/signed/record/{app}/{id}",
+            put(put_record).get(get_record).head(get_record),
+        )
+        .route("/v1/signed/parts/{upload_id}/{part}", put(put_part))
+        .route("/v1/test/faults", post(set_faults))
+        .route("/v1/test/stats", get(stats))
+}
 
 fn now_secs() -> u64 {
-    u64::try_from(crate::store::now_ms() / 1000).unwrap_or(0)
+    u64::try_from(crate::model::now_ms() / 1000).unwrap_or(0)
 }
 
 /// Verifies the signature of `req` (HEAD is checked as GET).
@@ -47,14 +65,14 @@ fn size_mismatch(what: &str, expected: u64, actual: u64) -> AppError {
     )
 }
 
-/// The body, which must be exactly `length` bytes: a declared other length is refused before
-/// reading, and a stream that runs over or ends short fails.
+/// The body, which must be at most `length` bytes: a declared other length is refused before
+/// reading, and a stream that runs over fails. (The service refuses one that ends short.)
 fn exact_body(
     headers: &HeaderMap,
     body: Body,
     length: u64,
     what: String,
-) -> AppResult<impl Stream<Item = Result<Bytes, AppError>> + Send> {
+) -> AppResult<ByteStream<'static>> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -74,7 +92,7 @@ fn exact_body(
         }
         Ok(chunk)
     });
-    Ok(checked)
+    Ok(Box::pin(checked))
 }
 
 /// Splits `/v1/signed/{kind}/{app}/{path}` into app and path.
@@ -89,7 +107,7 @@ fn app_and_path(req: &Request, kind: &str) -> AppResult<(String, FilePath)> {
 }
 
 /// `PUT /v1/signed/put/{app}/{path}`: stores the body like a normal upload.
-pub(super) async fn put_file(State(state): State<AppState>, req: Request) -> AppResult<Response> {
+async fn put_file(State(state): State<AppState>, req: Request) -> AppResult<Response> {
     let signed = verify(&state, &req)?;
     let (app, path) = app_and_path(&req, "put")?;
     let param = |name: &str| {
@@ -103,20 +121,12 @@ pub(super) async fn put_file(State(state): State<AppState>, req: Request) -> App
     let mime = param("type").unwrap_or_else(|| stored_type(None, path.name()));
     let (parts, body) = req.into_parts();
     let bytes = exact_body(&parts.headers, body, signed.length, "The body".into())?;
-    let entry = state
-        .store()
-        .put_file(&app, &path, bytes, &mime, overwrite)
-        .await;
-    let entry = match entry {
-        Ok(e) => e,
-        Err(e) => return Err(e),
+    let options = PutOptions {
+        mime_type: mime,
+        overwrite,
+        expected_len: Some(signed.length),
     };
-    let size = u64::try_from(entry.size).unwrap_or(0);
-    if size != signed.length {
-        // Ended short: the file must not stay. Remove it (it was created by this request).
-        state.store().delete(&app, &path).await?;
-        return Err(size_mismatch("The body", signed.length, size));
-    }
+    state.files().put_path(&app, &path, bytes, options).await?;
     Ok(Json(UploadResponse {
         file_url: state.public_url(&app, &path),
     })
@@ -124,11 +134,62 @@ pub(super) async fn put_file(State(state): State<AppState>, req: Request) -> App
 }
 
 /// `GET`/`HEAD /v1/signed/get/{app}/{path}`: the file, like the public URL serves it.
-pub(super) async fn get_file(State(state): State<AppState>, req: Request) -> AppResult<Response> {
+async fn get_file(State(state): State<AppState>, req: Request) -> AppResult<Response> {
     verify(&state, &req)?;
     let (app, path) = app_and_path(&req, "get")?;
-    match state.store().stat(&app, &path).await? {
-        Some(e) if !e.is_dir => serve(&state, &e, req).await,
+    match state.files().stat(&app, &path).await? {
+        Some(r) if !r.is_dir => serve(state.files(), &app, r, req.method(), req.headers()).await,
+        _ => Err(ApiError::not_found().into()),
+    }
+}
+
+/// Splits `/v1/signed/record/{app}/{id}`.
+fn app_and_id(req: &Request) -> AppResult<(String, i64)> {
+    let rest = req
+        .uri()
+        .path()
+        .strip_prefix("/v1/signed/record/")
+        .unwrap_or("");
+    let (app, id) = rest.split_once('/').ok_or_else(ApiError::not_found)?;
+    let id = id.parse().map_err(|_| ApiError::not_found())?;
+    Ok((app.to_owned(), id))
+}
+
+/// `PUT /v1/signed/record/{app}/{id}`: the record's content (a Cognite `uploadUrl`). Its
+/// content type, when given, becomes the record's MIME type; the old content stays until the
+/// new bytes are stored.
+async fn put_record(State(state): State<AppState>, req: Request) -> AppResult<Response> {
+    let signed = verify(&state, &req)?;
+    let (app, id) = app_and_id(&req)?;
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| !t.trim().is_empty() && t.parse::<mime_guess::Mime>().is_ok())
+        .map(str::to_owned);
+    let limit = state.max_upload_bytes();
+    super::body::check_length(&parts.headers, limit)?;
+    let bytes = Box::pin(super::body::limited(
+        body.into_data_stream()
+            .map_err(|_| AppError::api(ErrorCode::IncompleteBody, "The request body ended early")),
+        limit,
+    ));
+    let options = PutOptions {
+        mime_type: declared.unwrap_or_default(),
+        overwrite: true,
+        expected_len: (signed.length > 0).then_some(signed.length),
+    };
+    state.files().put_content(&app, id, bytes, options).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `GET`/`HEAD /v1/signed/record/{app}/{id}`: the record's content (a Cognite download link).
+async fn get_record(State(state): State<AppState>, req: Request) -> AppResult<Response> {
+    verify(&state, &req)?;
+    let (app, id) = app_and_id(&req)?;
+    match state.files().get(&app, id).await? {
+        Some(r) if !r.is_dir => serve(state.files(), &app, r, req.method(), req.headers()).await,
         _ => Err(ApiError::not_found().into()),
     }
 }
@@ -165,7 +226,7 @@ fn claimed(headers: &HeaderMap) -> AppResult<Claimed> {
 }
 
 /// `PUT /v1/signed/parts/{uploadId}/{n}`: stages one part; answers its ETag.
-pub(super) async fn put_part(State(state): State<AppState>, req: Request) -> AppResult<Response> {
+async fn put_part(State(state): State<AppState>, req: Request) -> AppResult<Response> {
     let signed = verify(&state, &req)?;
     let rest = req
         .uri()
@@ -174,7 +235,7 @@ pub(super) async fn put_part(State(state): State<AppState>, req: Request) -> App
         .unwrap_or("");
     let (id, n) = rest.split_once('/').ok_or_else(ApiError::not_found)?;
     let n: u64 = n.parse().map_err(|_| ApiError::not_found())?;
-    let upload = state.store().get_upload(None, id).await?;
+    let upload = state.files().get_upload(None, id).await?;
     let (_in_flight, faults) = match state.faults() {
         Some(f) => {
             let (guard, faults) = f.part_started();
@@ -189,11 +250,27 @@ pub(super) async fn put_part(State(state): State<AppState>, req: Request) -> App
         Err(body) => body,
     };
     let claimed = claimed(&parts.headers)?;
-    let bytes = exact_body(&parts.headers, body, signed.length, format!("Part {n}"))?;
-    let part = state.store().put_part(&upload, n, bytes, claimed).await?;
+    let limits = super::bkend::part_limits(&state);
+    // Parts of a plan with a known size have an exact length; the others any length up to the
+    // largest part (the service checks the smallest at completion).
+    let bytes = if upload.size.is_some() {
+        exact_body(&parts.headers, body, signed.length, format!("Part {n}"))?
+    } else {
+        super::body::check_length(&parts.headers, limits.max)?;
+        Box::pin(super::body::limited(
+            body.into_data_stream().map_err(|_| {
+                AppError::api(ErrorCode::IncompleteBody, "The request body ended early")
+            }),
+            limits.max,
+        ))
+    };
+    let part = state
+        .files()
+        .put_part(&upload, n, bytes, claimed, limits)
+        .await?;
     let info = PartInfo {
         part_number: n,
-        size: u64::try_from(part.size).unwrap_or(0),
+        size: part.size,
         etag: part.etag.clone(),
         checksum: part.checksum,
     };
@@ -250,7 +327,7 @@ async fn injected(faults: &[Fault], body: Body, length: u64) -> Result<Response,
 }
 
 /// `POST /v1/test/faults` (test hooks only): replaces the fault rules and zeroes the counters.
-pub(super) async fn set_faults(
+async fn set_faults(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
@@ -269,7 +346,7 @@ pub(super) async fn set_faults(
 }
 
 /// `GET /v1/test/stats` (test hooks only): part PUT counters.
-pub(super) async fn stats(State(state): State<AppState>) -> AppResult<Response> {
+async fn stats(State(state): State<AppState>) -> AppResult<Response> {
     let faults = state.faults().ok_or_else(unknown)?;
     Ok(Json(faults.stats()).into_response())
 }

@@ -1,0 +1,389 @@
+//! Blobs on the local disk: `{data}/tmp/<id>` while unpublished, `{data}/blobs/xx/<id>` once
+//! published. Blobs never change once written, so a copy is a hard link, and a reader holding
+//! an open blob keeps its bytes even after the file is overwritten or removed.
+
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::fs;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
+
+use super::{new_id, valid_id, BlobPut, BlobRead, BlobStore, ByteStream, ReadError};
+use crate::error::{AppError, AppResult};
+
+/// Write buffer per upload: large enough for few syscalls, small enough for many uploads at once.
+const WRITE_BUFFER: usize = 256 * 1024;
+/// Read chunk of a download.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// The local-disk blob store.
+#[derive(Debug, Clone)]
+pub struct DiskBlobs {
+    root: PathBuf,
+    tmp: PathBuf,
+    /// `root` and `tmp` with symlinks resolved: every read must resolve below one of them.
+    canonical: [PathBuf; 2],
+}
+
+/// Removes a file being written when its write is dropped unfinished (a client that vanished
+/// drops the handler's future; nothing may stay behind).
+struct Unfinished(Option<PathBuf>);
+
+impl Unfinished {
+    fn done(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl DiskBlobs {
+    /// Opens (and creates) `{data}/blobs` and `{data}/tmp`.
+    pub async fn open(data: &Path) -> io::Result<Self> {
+        let root = data.join("blobs");
+        let tmp = data.join("tmp");
+        fs::create_dir_all(&tmp).await?;
+        for i in 0..=255u8 {
+            fs::create_dir_all(root.join(format!("{i:02x}"))).await?;
+        }
+        sync_dir(root.clone()).await?;
+        sync_dir(data.to_path_buf()).await?;
+        let canonical = [
+            fs::canonicalize(&root).await?,
+            fs::canonicalize(&tmp).await?,
+        ];
+        Ok(Self {
+            root,
+            tmp,
+            canonical,
+        })
+    }
+
+    /// Where a published blob lives.
+    fn published(&self, id: &str) -> PathBuf {
+        self.root.join(id.get(..2).unwrap_or("00")).join(id)
+    }
+
+    fn unpublished_path(&self, id: &str) -> PathBuf {
+        self.tmp.join(id)
+    }
+
+    /// The blob's file with symlinks resolved: published, else unpublished, else published
+    /// again (it may have been published between the two looks).
+    async fn locate(&self, id: &str) -> Result<PathBuf, ReadError> {
+        if !valid_id(id) {
+            return Err(ReadError::Missing);
+        }
+        let candidates = [
+            self.published(id),
+            self.unpublished_path(id),
+            self.published(id),
+        ];
+        for path in candidates {
+            match fs::canonicalize(&path).await {
+                Ok(real) if self.canonical.iter().any(|root| real.starts_with(root)) => {
+                    return Ok(real)
+                }
+                Ok(_) => return Err(ReadError::Escapes),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ReadError::Missing)
+    }
+}
+
+#[async_trait]
+impl BlobStore for DiskBlobs {
+    async fn put(&self, body: ByteStream<'_>, sha256: bool) -> AppResult<BlobPut> {
+        let id = new_id();
+        let path = self.unpublished_path(&id);
+        let guard = Unfinished(Some(path.clone()));
+        let (size, crc32c, sha256) = write_file(&path, body, sha256).await?;
+        guard.done();
+        Ok(BlobPut {
+            id,
+            size,
+            crc32c,
+            sha256,
+        })
+    }
+
+    async fn make_durable(&self) -> io::Result<()> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let dir = std::fs::File::open(root)?;
+            rustix::fs::syncfs(&dir).map_err(io::Error::from)
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
+    async fn publish(&self, ids: &[String]) -> io::Result<()> {
+        for id in ids.iter().filter(|id| valid_id(id)) {
+            match fs::rename(self.unpublished_path(id), self.published(id)).await {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn unpublished(&self) -> io::Result<Vec<String>> {
+        let mut ids = Vec::new();
+        let mut dir = fs::read_dir(&self.tmp).await?;
+        while let Some(entry) = dir.next_entry().await? {
+            match entry.file_name().to_str() {
+                Some(name) if valid_id(name) => ids.push(name.to_owned()),
+                // Not a blob this store made (a torn write of an older version): nobody's.
+                _ => {
+                    let _ = fs::remove_file(entry.path()).await;
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn has_published(&self) -> io::Result<bool> {
+        for i in 0..=255u8 {
+            let mut dir = fs::read_dir(self.root.join(format!("{i:02x}"))).await?;
+            if dir.next_entry().await?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn get(&self, id: &str, range: Option<Range<u64>>) -> Result<BlobRead, ReadError> {
+        let path = self.locate(id).await?;
+        let mut file = match fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::Missing),
+            Err(e) => return Err(e.into()),
+        };
+        let total = file.metadata().await?.len();
+        let range = range.unwrap_or(0..total);
+        let start = range.start.min(total);
+        let len = range.end.min(total).saturating_sub(start);
+        if start > 0 {
+            file.seek(io::SeekFrom::Start(start)).await?;
+        }
+        let body = tokio_util::io::ReaderStream::with_capacity(file.take(len), READ_CHUNK);
+        Ok(BlobRead {
+            body: Box::pin(body),
+            total,
+        })
+    }
+
+    async fn copy(&self, id: &str) -> io::Result<String> {
+        let from = self.locate(id).await.map_err(into_io)?;
+        let new = new_id();
+        let target = self.unpublished_path(&new);
+        if fs::hard_link(&from, &target).await.is_err() {
+            let guard = Unfinished(Some(target.clone()));
+            fs::copy(&from, &target).await?;
+            guard.done();
+        }
+        Ok(new)
+    }
+
+    async fn concat(&self, ids: &[String], sha256: bool) -> io::Result<BlobPut> {
+        let mut sources = Vec::with_capacity(ids.len());
+        for id in ids {
+            sources.push(self.locate(id).await.map_err(into_io)?);
+        }
+        let id = new_id();
+        let target = self.unpublished_path(&id);
+        let guard = Unfinished(Some(target.clone()));
+        let out = target.clone();
+        let (size, crc32c, sha256) =
+            tokio::task::spawn_blocking(move || concat_blocking(&sources, &out, sha256))
+                .await
+                .map_err(io::Error::other)??;
+        guard.done();
+        Ok(BlobPut {
+            id,
+            size,
+            crc32c,
+            sha256,
+        })
+    }
+
+    async fn delete(&self, id: &str) -> io::Result<()> {
+        if !valid_id(id) {
+            return Ok(());
+        }
+        for path in [self.published(id), self.unpublished_path(id)] {
+            match fs::remove_file(path).await {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn into_io(e: ReadError) -> io::Error {
+    match e {
+        ReadError::Io(e) => e,
+        other => io::Error::new(io::ErrorKind::NotFound, other.to_string()),
+    }
+}
+
+async fn write_file(
+    path: &Path,
+    body: ByteStream<'_>,
+    want_sha256: bool,
+) -> AppResult<(u64, u32, Option<[u8; 32]>)> {
+    let file = fs::File::create(path).await?;
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut size = 0u64;
+    let mut crc = 0u32;
+    let mut sha = want_sha256.then(Sha256::new);
+    let mut body = body;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        crc = crc32c::crc32c_append(crc, &chunk);
+        if let Some(sha) = sha.as_mut() {
+            sha.update(&chunk);
+        }
+        size += chunk.len() as u64;
+        out.write_all(&chunk).await.map_err(AppError::Io)?;
+    }
+    out.flush().await?;
+    Ok((size, crc, sha.map(|s| s.finalize().into())))
+}
+
+/// Concatenates files (in-kernel copies when no SHA-256 is wanted), fsyncs the result, and
+/// computes its CRC32C (reading it back through the page cache only when hashing).
+fn concat_blocking(
+    parts: &[PathBuf],
+    target: &Path,
+    want_sha256: bool,
+) -> io::Result<(u64, u32, Option<[u8; 32]>)> {
+    use std::io::{Read, Write};
+    let mut out = std::fs::File::create(target)?;
+    let mut size = 0u64;
+    let mut crc = 0u32;
+    let mut sha = want_sha256.then(Sha256::new);
+    let mut buf = vec![0u8; 1024 * 1024];
+    for part in parts {
+        let mut input = std::fs::File::open(part)?;
+        if let Some(sha) = sha.as_mut() {
+            loop {
+                let n = input.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                sha.update(&buf[..n]);
+                crc = crc32c::crc32c_append(crc, &buf[..n]);
+                out.write_all(&buf[..n])?;
+                size += n as u64;
+            }
+        } else {
+            // std::io::copy between files uses copy_file_range: no bytes pass through here.
+            size += std::io::copy(&mut input, &mut out)?;
+        }
+    }
+    out.sync_all()?;
+    Ok((size, crc, sha.map(|s| s.finalize().into())))
+}
+
+/// fsyncs a directory so that a rename into it survives a crash.
+async fn sync_dir(dir: PathBuf) -> io::Result<()> {
+    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+        .await
+        .map_err(io::Error::other)?
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use bytes::Bytes;
+
+    fn body(chunks: Vec<AppResult<Bytes>>) -> ByteStream<'static> {
+        Box::pin(futures_util::stream::iter(chunks))
+    }
+
+    async fn read_all(blobs: &DiskBlobs, id: &str, range: Option<Range<u64>>) -> Vec<u8> {
+        let read = blobs.get(id, range).await.unwrap();
+        let chunks: Vec<_> = read.body.collect().await;
+        chunks
+            .into_iter()
+            .flat_map(|c| c.unwrap().to_vec())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn put_publish_get_copy_delete_and_failed_writes_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = DiskBlobs::open(dir.path()).await.unwrap();
+        let written = blobs
+            .put(
+                body(vec![Ok(Bytes::from("hello ")), Ok(Bytes::from("world"))]),
+                false,
+            )
+            .await
+            .unwrap();
+        assert_eq!(written.size, 11);
+        assert_eq!(written.crc32c, crc32c::crc32c(b"hello world"));
+        assert_eq!(blobs.unpublished().await.unwrap(), vec![written.id.clone()]);
+        assert_eq!(read_all(&blobs, &written.id, None).await, b"hello world");
+        blobs
+            .publish(std::slice::from_ref(&written.id))
+            .await
+            .unwrap();
+        assert!(blobs.unpublished().await.unwrap().is_empty());
+        assert!(blobs.has_published().await.unwrap());
+        assert_eq!(read_all(&blobs, &written.id, Some(6..11)).await, b"world");
+
+        let failing = body(vec![
+            Ok(Bytes::from("part")),
+            Err(AppError::Io(io::Error::other("client left"))),
+        ]);
+        assert!(blobs.put(failing, false).await.is_err());
+        assert!(blobs.unpublished().await.unwrap().is_empty());
+
+        let copy = blobs.copy(&written.id).await.unwrap();
+        blobs.delete(&written.id).await.unwrap();
+        assert!(matches!(
+            blobs.get(&written.id, None).await,
+            Err(ReadError::Missing)
+        ));
+        assert_eq!(read_all(&blobs, &copy, None).await, b"hello world");
+    }
+
+    #[tokio::test]
+    async fn concat_joins_blobs_with_their_crc_and_sha() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = DiskBlobs::open(dir.path()).await.unwrap();
+        let a = blobs
+            .put(body(vec![Ok(Bytes::from("ab"))]), false)
+            .await
+            .unwrap();
+        let b = blobs
+            .put(body(vec![Ok(Bytes::from("cd"))]), false)
+            .await
+            .unwrap();
+        let ids = [a.id, b.id];
+        let joined = blobs.concat(&ids, true).await.unwrap();
+        assert_eq!(joined.size, 4);
+        assert_eq!(joined.crc32c, crc32c::crc32c(b"abcd"));
+        assert_eq!(
+            joined.sha256.unwrap(),
+            <[u8; 32]>::from(Sha256::digest(b"abcd"))
+        );
+        assert_eq!(read_all(&blobs, &joined.id, None).await, b"abcd");
+    }
+}

@@ -1,0 +1,357 @@
+//! Records, uploads and the blobs they name, in SQL: SQLite (embedded, the default) or
+//! PostgreSQL, through sqlx's `Any` driver. Both engines run the same statements on the same
+//! schema; [`Dialect`] holds the few places they differ. Concurrency control is the
+//! database's: unique constraints and transactions, never an in-process lock.
+//!
+//! Everything here takes and answers domain types ([`crate::model`]); rows stay inside.
+
+mod query;
+pub mod records;
+mod rows;
+pub mod uploads;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
+
+use crate::error::{AppError, AppResult};
+
+pub use records::{NewRecord, RecordChange};
+
+/// Which engine a catalog runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite, in WAL mode, one file in the data directory.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Dialect {
+    /// The statement that starts a write transaction. SQLite takes the write lock at once, so
+    /// two writers queue on the busy timeout instead of failing when both upgrade.
+    fn begin(self) -> &'static str {
+        match self {
+            Self::Sqlite => "BEGIN IMMEDIATE",
+            Self::Postgres => "BEGIN",
+        }
+    }
+
+    /// SQL that is true when `column` matches the glob bound at `$n`.
+    fn glob(self, column: &str, n: usize) -> String {
+        match self {
+            Self::Sqlite => format!("{column} GLOB ${n}"),
+            Self::Postgres => format!("{column} ~ ${n}"),
+        }
+    }
+
+    /// The bound value for [`Dialect::glob`].
+    fn glob_value(self, glob: &str) -> String {
+        match self {
+            // SQLite negates a class with `^`; the glob syntax clients know uses `!`.
+            Self::Sqlite => glob.replace("[!", "[^"),
+            Self::Postgres => glob_to_regex(glob),
+        }
+    }
+
+    /// SQL that is true when `column` contains the text bound at `$n`.
+    fn contains(self, column: &str, n: usize) -> String {
+        match self {
+            Self::Sqlite => format!("instr({column}, ${n}) > 0"),
+            Self::Postgres => format!("strpos({column}, ${n}) > 0"),
+        }
+    }
+}
+
+/// An anchored POSIX regex for a glob of `*`, `?` and `[...]` (SQLite's GLOB syntax).
+fn glob_to_regex(glob: &str) -> String {
+    let mut out = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => out.push_str(".*"),
+            '?' => out.push('.'),
+            '[' => {
+                out.push('[');
+                if chars.peek() == Some(&'^') || chars.peek() == Some(&'!') {
+                    chars.next();
+                    out.push('^');
+                }
+                for c in chars.by_ref() {
+                    if c == ']' {
+                        break;
+                    }
+                    if c == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push(']');
+            }
+            c if c.is_ascii_alphanumeric() || !c.is_ascii() => out.push(c),
+            c => {
+                out.push('\\');
+                out.push(c);
+            }
+        }
+    }
+    out.push('$');
+    out
+}
+
+/// The catalog.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+/// A write transaction. Dropped without [`Tx::commit`], it rolls back. A connection whose
+/// COMMIT failed (a full disk, say) is closed instead of going back to the pool: a driver
+/// that lost count of its transaction depth would turn every later commit into a savepoint
+/// release, and acknowledged writes would be lost.
+#[derive(Debug)]
+pub struct Tx {
+    conn: PoolConnection<Any>,
+    dialect: Dialect,
+    open: bool,
+    savepoints: u32,
+}
+
+impl Tx {
+    /// The connection, for statements inside the transaction.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+
+    /// The engine.
+    #[must_use]
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Commits; on failure the connection is discarded and the transaction is rolled back.
+    pub async fn commit(mut self) -> AppResult<()> {
+        match self.conn.execute("COMMIT").await {
+            Ok(_) => {
+                self.open = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.conn.close_on_drop();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Starts a savepoint: what follows until [`Tx::release`] or [`Tx::rollback_to`] can be
+    /// undone without ending the transaction.
+    pub async fn savepoint(&mut self) -> AppResult<String> {
+        self.savepoints += 1;
+        let name = format!("sp{}", self.savepoints);
+        self.conn
+            .execute(format!("SAVEPOINT {name}").as_str())
+            .await?;
+        Ok(name)
+    }
+
+    /// Keeps what was done since the savepoint.
+    pub async fn release(&mut self, name: &str) -> AppResult<()> {
+        self.conn
+            .execute(format!("RELEASE SAVEPOINT {name}").as_str())
+            .await?;
+        Ok(())
+    }
+
+    /// Undoes what was done since the savepoint.
+    pub async fn rollback_to(&mut self, name: &str) -> AppResult<()> {
+        self.conn
+            .execute(format!("ROLLBACK TO SAVEPOINT {name}").as_str())
+            .await?;
+        self.release(name).await
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if self.open {
+            // Closing the connection rolls the transaction back on both engines.
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+impl Catalog {
+    /// Opens the catalog at `url` (`sqlite://…` or `postgres://…`) and brings its schema up
+    /// to date. Answers whether the catalog was new (it had no schema before).
+    pub async fn open(url: &str) -> AppResult<(Self, bool)> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            return Err(AppError::Config(format!(
+                "--database must be a sqlite:// or postgres:// URL, not {}",
+                url.split(':').next().unwrap_or("")
+            )));
+        };
+        let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(if dialect == Dialect::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = 30000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let catalog = Self { pool, dialect };
+        let new = !catalog.has_schema().await?;
+        let migrator = match dialect {
+            Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Dialect::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator
+            .run(&catalog.pool)
+            .await
+            .map_err(sqlx::Error::from)?;
+        Ok((catalog, new))
+    }
+
+    async fn has_schema(&self) -> AppResult<bool> {
+        let sql = match self.dialect {
+            Dialect::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+            }
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+            }
+        };
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&self.pool).await?;
+        Ok(n > 0)
+    }
+
+    /// The engine.
+    #[must_use]
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> AppResult<Tx> {
+        let mut conn = self.pool.acquire().await?;
+        conn.execute(self.dialect.begin()).await?;
+        Ok(Tx {
+            conn,
+            dialect: self.dialect,
+            open: true,
+            savepoints: 0,
+        })
+    }
+
+    /// A connection for reads outside any transaction.
+    pub async fn read(&self) -> AppResult<PoolConnection<Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// A value from `catalog_info`.
+    pub async fn info(&self, name: &str) -> AppResult<Option<String>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT value FROM catalog_info WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(v,)| v))
+    }
+
+    /// Sets a value in `catalog_info` unless it is set; answers the value it has.
+    pub async fn claim_info(&self, name: &str, value: &str) -> AppResult<String> {
+        sqlx::query(
+            "INSERT INTO catalog_info (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(self.info(name).await?.unwrap_or_else(|| value.to_owned()))
+    }
+
+    /// Of `ids`, the blobs some record or stored part names.
+    pub async fn referenced_blobs(&self, ids: &[String]) -> AppResult<Vec<String>> {
+        let mut conn = self.read().await?;
+        let mut found = Vec::new();
+        for id in ids {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM records WHERE blob_id = $1) + \
+                 (SELECT COUNT(*) FROM upload_parts WHERE blob_id = $1)",
+            )
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if n > 0 {
+                found.push(id.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Blobs that no row names any more and that await removal.
+    pub async fn garbage(&self, limit: i64) -> AppResult<Vec<String>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT blob_id FROM garbage ORDER BY since_ms LIMIT $1")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Forgets garbage whose removal is durable.
+    pub async fn forget_garbage(&self, ids: &[String]) -> AppResult<()> {
+        let mut tx = self.begin().await?;
+        for id in ids {
+            sqlx::query("DELETE FROM garbage WHERE blob_id = $1")
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        }
+        tx.commit().await
+    }
+}
+
+/// Records `blob` as garbage within a transaction (removed after the commit).
+pub async fn add_garbage(tx: &mut Tx, blob: &str, now: i64) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO garbage (blob_id, since_ms) VALUES ($1, $2) ON CONFLICT (blob_id) DO NOTHING",
+    )
+    .bind(blob)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_to_regex;
+
+    #[test]
+    fn globs_become_anchored_regexes() {
+        assert_eq!(glob_to_regex("*.txt"), "^.*\\.txt$");
+        assert_eq!(glob_to_regex("a?[bc]"), "^a.[bc]$");
+        assert_eq!(glob_to_regex("[!x]y"), "^[^x]y$");
+        assert_eq!(glob_to_regex("é(1)"), "^é\\(1\\)$");
+    }
+}

@@ -1,0 +1,451 @@
+//! The path-based operations (the Backendless shape): upload to a path, directories, delete,
+//! move, copy, rename. A path belongs to at most one record; directories are records too
+//! (never visible to the record-based shapes).
+
+use std::collections::HashMap;
+
+use stowage_protocol::{ApiError, ErrorCode, FilePath};
+
+use super::commit::{Applied, Change};
+use super::{new_record_id, Files};
+use crate::blobs::ByteStream;
+use crate::catalog::{self, records, NewRecord, Tx};
+use crate::error::{AppError, AppResult};
+use crate::model::{directory_of, etag, now_ms, Content, Fields, FileRecord};
+
+/// How content is stored.
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    /// MIME type to store.
+    pub mime_type: String,
+    /// Replace an existing file.
+    pub overwrite: bool,
+    /// The exact size the body must have (a presigned PUT); any other size is refused before
+    /// anything changes.
+    pub expected_len: Option<u64>,
+}
+
+fn reserved(path: &FilePath) -> AppResult<()> {
+    match path.reserved_prefix() {
+        Some(segment) => Err(AppError::api(
+            ErrorCode::ReservedPath,
+            format!("Path starts with a reserved segment: {segment}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn not_root(path: &FilePath, operation: &str) -> AppResult<()> {
+    if path.is_root() {
+        return Err(AppError::api(
+            ErrorCode::RootNotAllowed,
+            format!("The root directory cannot be {operation}"),
+        ));
+    }
+    Ok(())
+}
+
+fn not_a_directory(dir: &FilePath) -> AppError {
+    AppError::api(
+        ErrorCode::NotADirectory,
+        format!("Path component is a file: {dir}"),
+    )
+}
+
+pub(super) fn size_mismatch(what: &str, expected: u64, actual: u64) -> AppError {
+    AppError::api(
+        ErrorCode::SizeMismatch,
+        format!("{what} must be {expected} bytes, got {actual}"),
+    )
+}
+
+/// A directory record at `path`.
+pub(super) fn dir_record(path: &FilePath, now: i64) -> NewRecord {
+    NewRecord {
+        id: new_record_id(),
+        path: Some(path.clone()),
+        directory: Some(directory_of(path)),
+        name: path.name().to_owned(),
+        is_dir: true,
+        fields: Fields::default(),
+        now,
+        content: None,
+    }
+}
+
+/// Makes sure every directory in `dirs` (ancestors first) exists, creating missing ones.
+pub(super) async fn ensure_dirs(
+    tx: &mut Tx,
+    app: &str,
+    dirs: &[FilePath],
+    now: i64,
+) -> AppResult<()> {
+    for dir in dirs {
+        match records::by_path(tx.conn(), app, dir).await? {
+            Some(r) if r.is_dir => {}
+            Some(_) => return Err(not_a_directory(dir)),
+            None => records::insert(tx, app, &dir_record(dir, now)).await?,
+        }
+    }
+    Ok(())
+}
+
+/// Within a transaction: content at `path` under the overwrite rule, creating directories.
+pub(super) async fn commit_at_path(
+    tx: &mut Tx,
+    app: &str,
+    path: &FilePath,
+    content: &Content,
+    mime_type: &str,
+    overwrite: bool,
+    now: i64,
+) -> AppResult<Applied> {
+    ensure_dirs(tx, app, &path.ancestors(), now).await?;
+    match records::by_path(tx.conn(), app, path).await? {
+        None => {
+            let new = NewRecord {
+                id: new_record_id(),
+                path: Some(path.clone()),
+                directory: Some(directory_of(path)),
+                name: path.name().to_owned(),
+                is_dir: false,
+                fields: Fields {
+                    mime_type: Some(mime_type.to_owned()),
+                    ..Fields::default()
+                },
+                now,
+                content: Some(content.clone()),
+            };
+            records::insert(tx, app, &new).await?;
+            let record = records::by_id(tx.conn(), app, new.id)
+                .await?
+                .ok_or_else(ApiError::internal)?;
+            Ok(Applied {
+                record,
+                replaced: None,
+            })
+        }
+        Some(old) if overwrite && !old.is_dir => {
+            let replaced = records::set_content(tx, app, old.id, content, Some(mime_type)).await?;
+            let record = records::by_id(tx.conn(), app, old.id)
+                .await?
+                .ok_or_else(ApiError::internal)?;
+            Ok(Applied { record, replaced })
+        }
+        Some(_) => Err(ApiError::already_exists(path.name()).into()),
+    }
+}
+
+impl Files {
+    /// The record at `path`, if any.
+    pub async fn stat(&self, app: &str, path: &FilePath) -> AppResult<Option<FileRecord>> {
+        let mut conn = self.catalog().read().await?;
+        records::by_path(&mut conn, app, path).await
+    }
+
+    /// Checks, before any byte is read, that an upload to `path` can succeed.
+    pub async fn check_put(&self, app: &str, path: &FilePath, overwrite: bool) -> AppResult<()> {
+        not_root(path, "overwritten by a file")?;
+        reserved(path)?;
+        let mut conn = self.catalog().read().await?;
+        if let Some(e) = records::by_path(&mut conn, app, path).await? {
+            if e.is_dir || !overwrite {
+                return Err(ApiError::already_exists(path.name()).into());
+            }
+        }
+        for dir in path.ancestors() {
+            match records::by_path(&mut conn, app, &dir).await? {
+                Some(e) if !e.is_dir => return Err(not_a_directory(&dir)),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Streams `body` into a file at `path`: bytes first (durable), then the record, in one
+    /// group commit. Missing directories are created. Without `overwrite` an existing file is
+    /// an error, and of several racing uploads exactly one wins. A refused upload changes
+    /// nothing that is stored.
+    pub async fn put_path(
+        &self,
+        app: &str,
+        path: &FilePath,
+        body: ByteStream<'_>,
+        options: PutOptions,
+    ) -> AppResult<FileRecord> {
+        self.check_put(app, path, options.overwrite).await?;
+        let blob = self.blobs().put(body, false).await?;
+        if let Some(expected) = options.expected_len.filter(|n| *n != blob.size) {
+            self.blobs().delete(&blob.id).await?;
+            return Err(size_mismatch("The body", expected, blob.size));
+        }
+        let content = Content {
+            etag: etag(blob.size, blob.crc32c),
+            blob_id: blob.id.clone(),
+            size: blob.size,
+            uploaded_ms: now_ms(),
+        };
+        let change = Change::AtPath {
+            app: app.to_owned(),
+            path: path.clone(),
+            content,
+            mime_type: options.mime_type,
+            overwrite: options.overwrite,
+        };
+        match self.inner.committer.commit(change).await {
+            Ok(applied) => {
+                if let Some(old) = applied.replaced {
+                    self.drop_blobs(&[old]).await;
+                }
+                Ok(applied.record)
+            }
+            Err(e) => {
+                self.blobs().delete(&blob.id).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Creates a directory and its missing parents. An existing entry is `AlreadyExists`.
+    pub async fn create_dir(&self, app: &str, path: &FilePath) -> AppResult<()> {
+        if path.is_root() {
+            return Err(ApiError::already_exists("/").into());
+        }
+        reserved(path)?;
+        let mut tx = self.catalog().begin().await?;
+        if records::by_path(tx.conn(), app, path).await?.is_some() {
+            return Err(ApiError::already_exists(path.name()).into());
+        }
+        let now = now_ms();
+        ensure_dirs(&mut tx, app, &path.ancestors(), now).await?;
+        records::insert(&mut tx, app, &dir_record(path, now)).await?;
+        tx.commit().await
+    }
+
+    /// Removes a file, or a directory with everything below it. Answers how many entries went.
+    pub async fn delete_path(&self, app: &str, path: &FilePath) -> AppResult<u64> {
+        not_root(path, "deleted")?;
+        let mut tx = self.catalog().begin().await?;
+        let entries = records::subtree(tx.conn(), app, path).await?;
+        if entries.is_empty() {
+            return Err(ApiError::not_found().into());
+        }
+        let ids: Vec<i64> = entries.iter().map(|r| r.id).collect();
+        let blobs = records::delete(&mut tx, app, &ids).await?;
+        let now = now_ms();
+        for blob in &blobs {
+            catalog::add_garbage(&mut tx, blob, now).await?;
+        }
+        tx.commit().await?;
+        self.drop_blobs(&blobs).await;
+        Ok(ids.len() as u64)
+    }
+
+    /// Moves `source` (file or directory) into the directory `target`, created when missing.
+    /// Answers the new path.
+    pub async fn move_into(
+        &self,
+        app: &str,
+        source: &FilePath,
+        target: &FilePath,
+    ) -> AppResult<FilePath> {
+        let mut tx = self.catalog().begin().await?;
+        let (_, new_path) = check_transfer(&mut tx, app, source, target).await?;
+        records::move_tree(&mut tx, app, source, &new_path, now_ms()).await?;
+        tx.commit().await?;
+        Ok(new_path)
+    }
+
+    /// Copies `source` (file or directory) into the directory `target`, created when missing.
+    /// The bytes are copied first, outside any transaction (hard links on disk), so a big copy
+    /// never holds the database; then one short transaction records every copy. Answers the
+    /// new path.
+    pub async fn copy_into(
+        &self,
+        app: &str,
+        source: &FilePath,
+        target: &FilePath,
+    ) -> AppResult<FilePath> {
+        let before = {
+            let mut conn = self.catalog().read().await?;
+            records::subtree(&mut conn, app, source).await?
+        };
+        let mut copies: HashMap<String, String> = HashMap::new();
+        let made = async {
+            for r in &before {
+                if let Some(c) = &r.content {
+                    if !copies.contains_key(&c.blob_id) {
+                        let copy = self.blobs().copy(&c.blob_id).await?;
+                        copies.insert(c.blob_id.clone(), copy);
+                    }
+                }
+            }
+            self.blobs().make_durable().await?;
+            AppResult::Ok(())
+        }
+        .await;
+        let result = match made {
+            Ok(()) => self.record_copies(app, source, target, &mut copies).await,
+            Err(e) => Err(e),
+        };
+        let used: Vec<String> = match &result {
+            Ok((_, used)) => used.clone(),
+            Err(_) => Vec::new(),
+        };
+        let unused: Vec<String> = copies
+            .values()
+            .filter(|c| !used.contains(c))
+            .cloned()
+            .collect();
+        for id in unused {
+            self.blobs().delete(&id).await?;
+        }
+        let (new_path, used) = result?;
+        self.blobs().publish(&used).await?;
+        Ok(new_path)
+    }
+
+    /// The transaction of a copy: checks, then one new record per copied entry. Answers the new
+    /// path and the copied blobs it used.
+    async fn record_copies(
+        &self,
+        app: &str,
+        source: &FilePath,
+        target: &FilePath,
+        copies: &mut HashMap<String, String>,
+    ) -> AppResult<(FilePath, Vec<String>)> {
+        let mut tx = self.catalog().begin().await?;
+        let (entries, new_path) = check_transfer(&mut tx, app, source, target).await?;
+        let now = now_ms();
+        let mut used = Vec::new();
+        for old in entries {
+            let old_path = old.path.clone().ok_or_else(ApiError::internal)?;
+            let path = old_path
+                .rebase(source, &new_path)
+                .ok_or_else(ApiError::internal)?;
+            let content = match &old.content {
+                Some(c) => {
+                    // An entry that changed since the bytes were copied is copied now.
+                    let blob = match copies.get(&c.blob_id) {
+                        Some(b) => b.clone(),
+                        None => {
+                            let b = self.blobs().copy(&c.blob_id).await?;
+                            self.blobs().make_durable().await?;
+                            copies.insert(c.blob_id.clone(), b.clone());
+                            b
+                        }
+                    };
+                    used.push(blob.clone());
+                    Some(Content {
+                        blob_id: blob,
+                        ..c.clone()
+                    })
+                }
+                None => None,
+            };
+            let record = NewRecord {
+                id: new_record_id(),
+                directory: Some(directory_of(&path)),
+                name: path.name().to_owned(),
+                path: Some(path),
+                is_dir: old.is_dir,
+                fields: Fields {
+                    external_id: None,
+                    ..old.fields
+                },
+                now,
+                content,
+            };
+            records::insert(&mut tx, app, &record).await?;
+        }
+        tx.commit().await?;
+        Ok((new_path, used))
+    }
+
+    /// Renames `source` within its directory. Answers the new path.
+    pub async fn rename(
+        &self,
+        app: &str,
+        source: &FilePath,
+        new_name: &str,
+    ) -> AppResult<FilePath> {
+        not_root(source, "renamed")?;
+        let new_path = source.parent().join(new_name)?;
+        reserved(&new_path)?;
+        let mut tx = self.catalog().begin().await?;
+        let entries = records::subtree(tx.conn(), app, source).await?;
+        if entries.is_empty() {
+            return Err(ApiError::not_found().into());
+        }
+        check_lengths(&entries, source, &new_path)?;
+        if records::by_path(tx.conn(), app, &new_path).await?.is_some() {
+            return Err(ApiError::already_exists(new_name).into());
+        }
+        records::move_tree(&mut tx, app, source, &new_path, now_ms()).await?;
+        tx.commit().await?;
+        Ok(new_path)
+    }
+}
+
+/// The checks shared by move and copy; creates the target directory. Answers the source
+/// subtree (source first) and the path the source will have.
+async fn check_transfer(
+    tx: &mut Tx,
+    app: &str,
+    source: &FilePath,
+    target: &FilePath,
+) -> AppResult<(Vec<FileRecord>, FilePath)> {
+    not_root(source, "moved or copied")?;
+    reserved(target)?;
+    let entries = records::subtree(tx.conn(), app, source).await?;
+    let Some(first) = entries.first() else {
+        return Err(ApiError::not_found().into());
+    };
+    if first.is_dir && target.is_within(source) {
+        return Err(AppError::api(
+            ErrorCode::IntoItself,
+            format!(
+                "Unable to move a directory into itself: {}",
+                source.to_absolute()
+            ),
+        ));
+    }
+    if let Some(t) = records::by_path(tx.conn(), app, target).await? {
+        if !t.is_dir {
+            return Err(AppError::api(
+                ErrorCode::MoveFileToFile,
+                "Unable to move file to file",
+            ));
+        }
+    }
+    let new_path = target.join(source.name())?;
+    check_lengths(&entries, source, &new_path)?;
+    if records::by_path(tx.conn(), app, &new_path).await?.is_some() {
+        return Err(AppError::api(
+            ErrorCode::ExistsInTarget,
+            "File already exists in target directory",
+        ));
+    }
+    let mut dirs = target.ancestors();
+    if !target.is_root() {
+        dirs.push(target.clone());
+    }
+    ensure_dirs(tx, app, &dirs, now_ms()).await?;
+    Ok((entries, new_path))
+}
+
+/// Every path of the moved subtree must still fit the path length limit at its new place.
+fn check_lengths(entries: &[FileRecord], from: &FilePath, to: &FilePath) -> AppResult<()> {
+    let longest = entries
+        .iter()
+        .filter_map(|e| e.path.as_ref())
+        .map(|p| p.as_str().len())
+        .max()
+        .unwrap_or(0);
+    let new_len = longest - from.as_str().len() + to.as_str().len();
+    if new_len > stowage_protocol::paths::MAX_PATH_BYTES {
+        return Err(stowage_protocol::PathError::TooLong(new_len).into());
+    }
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! The Backendless-shaped Files API under `/{appId}/{apiKey}/files/…`: upload, download,
+//! listing, exists and count, create directory, delete, move, copy, rename. Each handler
+//! parses its request, calls the files service, and answers Backendless's bodies.
+
+mod listing;
+
+pub(super) use listing::NEXT_CURSOR;
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use stowage_protocol::{ApiError, ErrorCode, FilePath, UploadResponse};
+
+use super::{body, serve};
+use crate::files::ByteStream;
+use crate::error::{AppError, AppResult};
+use crate::files::PutOptions;
+use crate::state::AppState;
+
+/// The routes of this shape.
+pub(super) fn routes() -> Router<AppState> {
+    // The operations' own routes still answer the other methods as paths do (a POST to
+    // `files/binary/x` is an upload to a reserved path, refused as such).
+    let paths = || {
+        get(get_path)
+            .head(get_path)
+            .post(post_path)
+            .delete(delete_path)
+    };
+    Router::new()
+        .route("/{app}/{key}/files", paths().put(no_put))
+        .route("/{app}/{key}/files/", paths().put(no_put))
+        .route("/{app}/{key}/files/{*rest}", paths().put(no_put))
+        .route("/{app}/{key}/files/move", paths().put(move_into))
+        .route("/{app}/{key}/files/copy", paths().put(copy_into))
+        .route("/{app}/{key}/files/rename", paths().put(rename))
+        .route("/{app}/{key}/files/binary/{*rest}", paths().put(put_base64))
+}
+
+/// A files URL: the app (its key checked), what follows `files/` (still percent-encoded),
+/// and the query.
+struct Target {
+    app: String,
+    rest: String,
+    query: HashMap<String, String>,
+}
+
+impl FromRequestParts<AppState> for Target {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        let path = parts.uri.path();
+        let mut segments = path.trim_start_matches('/').splitn(4, '/');
+        let (app, key) = (segments.next().unwrap_or(""), segments.next().unwrap_or(""));
+        state.authenticate(app, key)?;
+        let _files = segments.next();
+        let rest = segments.next().unwrap_or("").to_owned();
+        let mut query = HashMap::new();
+        for (k, v) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            query.insert(k.into_owned(), v.into_owned());
+        }
+        Ok(Self {
+            app: app.to_owned(),
+            rest,
+            query,
+        })
+    }
+}
+
+impl Target {
+    fn path(&self) -> AppResult<FilePath> {
+        Ok(FilePath::parse_encoded(&self.rest)?)
+    }
+
+    /// `rest` after its first segment (`binary/…`).
+    fn path_after_first(&self) -> AppResult<FilePath> {
+        let after = self.rest.split_once('/').map_or("", |(_, r)| r);
+        Ok(FilePath::parse_encoded(after)?)
+    }
+
+    fn flag(&self, name: &str) -> AppResult<bool> {
+        match self
+            .query
+            .get(name)
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("" | "false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(invalid(name, &self.query[name])),
+        }
+    }
+
+    fn number(&self, name: &str, default: u64, max: u64) -> AppResult<u64> {
+        match self.query.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| invalid(name, v)),
+        }
+    }
+}
+
+fn invalid(name: &str, value: &str) -> AppError {
+    AppError::api(
+        ErrorCode::InvalidParameter,
+        format!(
+            "Invalid value for parameter {name}: {}",
+            crate::error::shorten(value)
+        ),
+    )
+}
+
+/// `GET`/`HEAD`: a file's bytes, a directory listing, or `?action=exists|count`.
+async fn get_path(
+    State(state): State<AppState>,
+    target: Target,
+    method: Method,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let path = target.path()?;
+    let record = state.files().stat(&target.app, &path).await?;
+    match target.query.get("action").map(String::as_str) {
+        Some("exists") => return Ok(Json(path.is_root() || record.is_some()).into_response()),
+        Some("count") => return listing::count(&state, &target, &path, record.as_ref()).await,
+        Some(other) => return Err(invalid("action", other)),
+        None => {}
+    }
+    match record {
+        Some(r) if !r.is_dir => {
+            serve::serve(state.files(), &target.app, r, &method, &headers).await
+        }
+        Some(_) => listing::list(&state, &target, &path).await,
+        None if path.is_root() => listing::list(&state, &target, &path).await,
+        None => Err(ApiError::not_found().into()),
+    }
+}
+
+/// Content type to store: what the sender declared, unless it is missing or generic; then a
+/// guess from the name's extension.
+pub(super) fn stored_type(declared: Option<&str>, name: &str) -> String {
+    match declared.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t)
+            if !t.starts_with("application/octet-stream")
+                && t.parse::<mime_guess::Mime>().is_ok() =>
+        {
+            t.to_owned()
+        }
+        _ => mime_guess::from_path(name)
+            .first_or_octet_stream()
+            .to_string(),
+    }
+}
+
+/// `POST`: an upload to `{path}/{name}`, or with a trailing slash, a new directory.
+async fn post_path(
+    State(state): State<AppState>,
+    target: Target,
+    req: Request,
+) -> AppResult<Response> {
+    let path = target.path()?;
+    if target.rest.ends_with('/') || path.is_root() {
+        state.files().create_dir(&target.app, &path).await?;
+        return Ok(Json(path.to_absolute()).into_response());
+    }
+    let overwrite = target.flag("overwrite")?;
+    // Fail before the body is read when the upload cannot succeed.
+    state
+        .files()
+        .check_put(&target.app, &path, overwrite)
+        .await?;
+    let limit = state.max_upload_bytes();
+    match body::upload(req, limit).await? {
+        body::Upload::Raw {
+            bytes,
+            declared_type,
+        } => {
+            store(
+                &state,
+                &target.app,
+                &path,
+                bytes,
+                declared_type.as_deref(),
+                overwrite,
+            )
+            .await
+        }
+        body::Upload::Form(mut form) => loop {
+            let field = body::next_field(&mut form).await?;
+            if field.name() == Some("file") {
+                let declared_type = field.content_type().map(str::to_owned);
+                let bytes = body::field_stream(field, limit);
+                return store(
+                    &state,
+                    &target.app,
+                    &path,
+                    bytes,
+                    declared_type.as_deref(),
+                    overwrite,
+                )
+                .await;
+            }
+            body::skip(field).await?;
+        },
+    }
+}
+
+async fn store(
+    state: &AppState,
+    app: &str,
+    path: &FilePath,
+    bytes: ByteStream<'_>,
+    declared_type: Option<&str>,
+    overwrite: bool,
+) -> AppResult<Response> {
+    let options = PutOptions {
+        mime_type: stored_type(declared_type, path.name()),
+        overwrite,
+        expected_len: None,
+    };
+    state.files().put_path(app, path, bytes, options).await?;
+    Ok(Json(UploadResponse {
+        file_url: state.public_url(app, path),
+    })
+    .into_response())
+}
+
+/// `PUT binary/{path}`: an upload of base64 text.
+async fn put_base64(
+    State(state): State<AppState>,
+    target: Target,
+    req: Request,
+) -> AppResult<Response> {
+    let path = target.path_after_first()?;
+    let overwrite = target.flag("overwrite")?;
+    state
+        .files()
+        .check_put(&target.app, &path, overwrite)
+        .await?;
+    let (parts, body) = req.into_parts();
+    let bytes = body::base64_upload(&parts.headers, body, state.max_upload_bytes())?;
+    store(&state, &target.app, &path, bytes, None, overwrite).await
+}
+
+/// `PUT move`: `{sourcePath, targetPath}` → the new absolute path.
+async fn move_into(
+    State(state): State<AppState>,
+    target: Target,
+    req: Request,
+) -> AppResult<Response> {
+    let (source, into) = transfer_paths(req).await?;
+    let new_path = state.files().move_into(&target.app, &source, &into).await?;
+    Ok(Json(new_path.to_absolute()).into_response())
+}
+
+/// `PUT copy`: `{sourcePath, targetPath}` → the new absolute path.
+async fn copy_into(
+    State(state): State<AppState>,
+    target: Target,
+    req: Request,
+) -> AppResult<Response> {
+    let (source, into) = transfer_paths(req).await?;
+    let new_path = state.files().copy_into(&target.app, &source, &into).await?;
+    Ok(Json(new_path.to_absolute()).into_response())
+}
+
+async fn transfer_paths(req: Request) -> AppResult<(FilePath, FilePath)> {
+    let (parts, body) = req.into_parts();
+    let json = body::json_object(&parts.headers, body).await?;
+    let source = FilePath::parse(body::string_field(&json, "sourcePath")?)?;
+    let target = FilePath::parse(body::string_field(&json, "targetPath")?)?;
+    Ok((source, target))
+}
+
+/// `PUT rename`: `{oldPathName, newName}` → the new absolute path.
+async fn rename(
+    State(state): State<AppState>,
+    target: Target,
+    req: Request,
+) -> AppResult<Response> {
+    let (parts, body) = req.into_parts();
+    let json = body::json_object(&parts.headers, body).await?;
+    let source = FilePath::parse(body::string_field(&json, "oldPathName")?)?;
+    let new_name = body::string_field(&json, "newName")?;
+    let new_path = state.files().rename(&target.app, &source, new_name).await?;
+    Ok(Json(new_path.to_absolute()).into_response())
+}
+
+/// `DELETE`: a file, or a directory with its contents.
+async fn delete_path(State(state): State<AppState>, target: Target) -> AppResult<Response> {
+    let path = target.path()?;
+    let deleted = state.files().delete_path(&target.app, &path).await?;
+    Ok(Json(serde_json::json!({ "deleted": deleted })).into_response())
+}
+
+/// `PUT` on anything but the operations above.
+async fn no_put(_target: Target) -> AppError {
+    super::method_not_allowed(&Method::PUT)
+}
