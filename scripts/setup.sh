@@ -4,12 +4,18 @@
 #   scripts/setup.sh          everything for the server, the wasm build and Chromium (`npm start`)
 #   scripts/setup.sh --all    also Firefox ESR + geckodriver and WebKitGTK's WebDriver + Xvfb
 #                             (`npm test`, which runs the browser tests in all three engines)
+#   scripts/setup.sh --postgres  also Debian's postgresql, unless initdb is already there
+#                             (`npm test` runs the server's tests against a throwaway cluster too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -n1)
 want_all=0
-for arg in "$@"; do [ "$arg" = "--all" ] && want_all=1; done
+want_postgres=0
+for arg in "$@"; do
+  [ "$arg" = "--all" ] && want_all=1
+  [ "$arg" = "--postgres" ] && want_postgres=1
+done
 
 say() { echo "[setup] $*" >&2; }
 sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -44,6 +50,12 @@ if [ $want_all = 1 ]; then
   fi
   if ! command -v geckodriver >/dev/null; then
     say "cargo install geckodriver"; cargo install -q geckodriver --locked || cargo install -q geckodriver
+  fi
+fi
+if [ $want_postgres = 1 ]; then
+  # tests/postgres.mjs looks in the same places (and installs the same package if setup did not).
+  if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    apt_install postgresql
   fi
 fi
 if [ ! -d node_modules/playwright-core ]; then

@@ -1,24 +1,30 @@
 #!/usr/bin/env node
-// The runner behind `npm test`: set-up, lint, Rust tests, the wasm and server builds, then the
-// browser suites against a real stowage-devserver. Every step runs even after another failed
-// (unless it needs what failed); the last line is `N passed, N failed` over the steps.
+// The runner behind `npm test`: set-up, lint, Rust tests (the server's twice: on SQLite, then on a
+// throwaway PostgreSQL cluster), the wasm and server builds, then the browser suites against a real
+// stowage-devserver. Every step runs even after another failed (unless it needs what failed); the
+// last line is `N passed, N failed` over the steps.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ENGINES, DRIVER_VARIABLES, ENGINES } from './engines.mjs';
-import { ARTIFACTS, ROOT, startServer } from './server.mjs';
+import { startPostgres } from './postgres.mjs';
+import { API_KEY, APP_ID, ARTIFACTS, ROOT, startServer } from './server.mjs';
 
-const GROUPS = ['cargo', 'wasm', 'page', 'bench'];
+const GROUPS = ['cargo', 'postgres', 'wasm', 'page', 'api', 'bench'];
 const MINUTE = 60_000;
+/** Databases the server and its tests read from the environment. */
+const DATABASE_VARIABLES = ['STOWAGE_TEST_DATABASE', 'STOWAGE_DATABASE'];
 
 const USAGE = `usage: npm test -- [options]
 
   --browser NAME    engine for the browser suites: ${Object.keys(ENGINES).join(', ')}
                     (repeat or comma-separate for several; default ${DEFAULT_ENGINES.join(',')})
-  --only GROUP      run only some groups: cargo (fmt, clippy, cargo test),
+  --only GROUP      run only some groups: cargo (fmt, clippy, cargo test, and
+                    the server's tests on PostgreSQL), postgres (only those),
                     wasm (wasm-bindgen browser tests), page (the demo page test),
+                    api (the real @cognite/sdk against the server),
                     bench (npm run bench -- --quick, checked for well-formed results);
                     repeat or comma-separate for several
   --skip-lint       skip cargo fmt --check and cargo clippy
@@ -67,6 +73,7 @@ function usageError(message) {
 
 let current = null; // the child process of the step that is running
 let server = null; // the devserver, while it runs
+let postgres = null; // the PostgreSQL cluster, while it runs
 let interrupted = null; // the signal that asked us to stop
 
 /**
@@ -191,9 +198,18 @@ async function stopServer() {
   if (running) await running.stop();
 }
 
-/** First signal: end the running step, skip the rest, stop the server, print the summary. Second: exit now. */
+async function stopPostgres() {
+  const running = postgres;
+  postgres = null;
+  if (running) await running.stop();
+}
+
+/**
+ * First signal: end the running step, skip the rest, stop the server and the PostgreSQL cluster,
+ * print the summary. Second: exit now.
+ */
 function onSignal(signal) {
-  if (interrupted) process.exit(1); // the 'exit' hook in server.mjs still kills the server
+  if (interrupted) process.exit(1); // the 'exit' hooks in server.mjs and postgres.mjs still stop them
   interrupted = signal;
   console.log(`\n${signal}: stopping`);
   if (current) killGroup(current, 'SIGTERM');
@@ -240,7 +256,10 @@ async function main() {
 
   // Firefox, WebKit and their drivers only when a browser suite will run in them.
   const needsMoreEngines = (groups.has('wasm') || groups.has('page')) && engines.some((name) => name !== 'chrome');
-  await step('setup', () => run('bash', ['scripts/setup.sh', ...(needsMoreEngines ? ['--all'] : [])]));
+  const wantsPostgres = groups.has('cargo') || groups.has('postgres');
+  await step('setup', () =>
+    run('bash', ['scripts/setup.sh', ...(needsMoreEngines ? ['--all'] : []), ...(wantsPostgres ? ['--postgres'] : [])]),
+  );
 
   if (groups.has('cargo')) {
     if (!skipLint) {
@@ -249,7 +268,24 @@ async function main() {
         run('cargo', ['clippy', '--workspace', '--all-targets', '--', '-D', 'warnings']),
       );
     }
-    await step('cargo test', () => run('cargo', ['test', '--workspace']));
+    // SQLite: whatever database the caller's environment names is not for this run.
+    await step('cargo test', () => run('cargo', ['test', '--workspace'], { unset: DATABASE_VARIABLES }));
+  }
+  if (wantsPostgres) {
+    // The server's tests again, each on its own database or schema of a throwaway cluster.
+    await step('cargo test (PostgreSQL)', async () => {
+      postgres = await startPostgres({ log: console.log, logFile: join(ARTIFACTS, 'postgres.log') });
+      try {
+        if (interrupted) throw new Error(`interrupted by ${interrupted}`);
+        await run('cargo', ['test', '-p', 'stowage-devserver', '-p', 'stowage-tests'], {
+          env: { STOWAGE_TEST_DATABASE: postgres.url },
+          unset: DATABASE_VARIABLES,
+        });
+        return `on ${postgres.version}`;
+      } finally {
+        await stopPostgres();
+      }
+    });
   }
 
   const wantsWasm = groups.has('wasm');
@@ -258,7 +294,8 @@ async function main() {
     await step('build wasm package', () => run('bash', ['scripts/build-wasm.sh']));
     await step('page error sentences', () => run(process.execPath, ['--test', 'tests/errors.test.mjs']));
   }
-  if (wantsWasm || wantsPage) {
+  const wantsApi = groups.has('api');
+  if (wantsWasm || wantsPage || wantsApi) {
     await step('build devserver', () => run('cargo', ['build', '-p', 'stowage-devserver', '--release']));
     await step(
       'start devserver',
@@ -269,6 +306,18 @@ async function main() {
       { needs: ['build devserver'] },
     );
     const url = () => server?.url ?? '';
+    if (wantsApi) {
+      // Code written against Cognite's JavaScript SDK, unchanged, with baseUrl at Stowage.
+      await step(
+        '@cognite/sdk against the server',
+        () =>
+          run(process.execPath, ['--test', 'tests/cognite-sdk.test.mjs'], {
+            env: { STOWAGE_URL: url(), STOWAGE_APP: APP_ID, STOWAGE_KEY: API_KEY },
+            timeoutMs: 10 * MINUTE,
+          }),
+        { needs: ['start devserver'] },
+      );
+    }
     if (wantsWasm) {
       // Built once, against this server's URL (read at build time), then run in every engine.
       await step('build wasm browser tests', () => run('cargo', [...WASM_TEST, '--no-run'], { env: wasmTestEnv(url()) }), {
@@ -333,5 +382,6 @@ async function main() {
 main().catch(async (err) => {
   console.error(err);
   await stopServer();
+  await stopPostgres();
   process.exitCode = 1;
 });

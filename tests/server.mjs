@@ -36,11 +36,14 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Spawns the server and resolves once it answers. Returns `{ url, port, dataDir, logFile, child, stop }`;
  * `stop()` ends the server (SIGTERM, then SIGKILL after 5 s) and removes the data directory.
+ * `dataDir` serves an existing directory (a seeded catalog, say) instead of a fresh one; it is
+ * removed by `stop()` all the same.
  */
 export async function startServer({
   bin = DEFAULT_BIN,
   www = join(ROOT, 'www'),
   logFile = join(ARTIFACTS, 'devserver.log'),
+  dataDir = null,
   timeoutMs = 30_000,
   attempts = 3,
 } = {}) {
@@ -54,7 +57,7 @@ export async function startServer({
   // then the server exits at once and we try another port.
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     try {
-      return await startOnce({ bin, www, log, logFile, timeoutMs });
+      return await startOnce({ bin, www, log, logFile, dataDir, timeoutMs });
     } catch (err) {
       lastError = err;
       if (!err.exitedEarly) break;
@@ -64,10 +67,10 @@ export async function startServer({
   throw lastError;
 }
 
-async function startOnce({ bin, www, log, logFile, timeoutMs }) {
+async function startOnce({ bin, www, log, logFile, dataDir: given, timeoutMs }) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const dataDir = await mkdtemp(join(tmpdir(), 'stowage-data-'));
+  const dataDir = given ?? (await mkdtemp(join(tmpdir(), 'stowage-data-')));
   const env = { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info', NO_COLOR: '1' };
   for (const key of Object.keys(env)) if (key.startsWith('STOWAGE_')) delete env[key];
 
@@ -119,7 +122,8 @@ async function startOnce({ bin, www, log, logFile, timeoutMs }) {
   const probe = `${url}/${APP_ID}/${API_KEY}/info`;
   while (Date.now() < deadline) {
     if (exited) {
-      await rm(dataDir, { recursive: true, force: true });
+      // A given directory is kept for the next attempt (on another port).
+      if (!given) await rm(dataDir, { recursive: true, force: true });
       const how = exited.error ? exited.error.message : `code ${exited.code}, signal ${exited.signal}`;
       const err = new Error(`stowage-devserver exited before answering (${how}); see ${logFile}`);
       err.exitedEarly = true;

@@ -126,6 +126,20 @@ impl Config {
         config
     }
 
+    /// A configuration for tests with a catalog of its own: SQLite in `data`, or, when
+    /// `STOWAGE_TEST_DATABASE` names a PostgreSQL server (as `npm test` does), a new empty
+    /// database on it.
+    pub async fn for_tests(data: impl Into<PathBuf>) -> Result<Self, String> {
+        let mut config = Self::for_data_dir(data);
+        if let Some(url) = std::env::var("STOWAGE_TEST_DATABASE")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            config.database = Some(new_postgres_database(&url).await?);
+        }
+        Ok(config)
+    }
+
     /// The catalog's URL: `--database`, else SQLite in the data directory.
     #[must_use]
     pub fn database_url(&self) -> String {
@@ -137,4 +151,25 @@ impl Config {
             ),
         }
     }
+}
+
+/// Creates a database with a random name on the PostgreSQL server of `url`; answers its URL.
+async fn new_postgres_database(url: &str) -> Result<String, String> {
+    use sqlx::Connection as _;
+    let name = format!("stowage_test_{}", crate::blobs::new_id());
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .map_err(|e| format!("cannot connect to STOWAGE_TEST_DATABASE: {e}"))?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| format!("cannot create a test database: {e}"))?;
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    Ok(match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    })
 }

@@ -175,6 +175,10 @@ pub struct Filter {
     pub category: Option<String>,
     /// Has at least one of these tags.
     pub tags_any: Vec<String>,
+    /// Every one of these words is in the name (ASCII case ignored).
+    pub name_words: Vec<String>,
+    /// Only partition `index` of `count` (by id), for listing in parallel.
+    pub partition: Option<(u32, u32)>,
 }
 
 /// The order of a query's answer. Every order ends with the id, so it is total and a cursor

@@ -19,7 +19,7 @@ const ROOT: &str = "/demo/demo-key/files";
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::for_data_dir(dir.path().join("data"));
+    let config = Config::for_tests(dir.path().join("data")).await.unwrap();
     let state = AppState::open(&config).await.unwrap();
     Server {
         router: app(state, &dir.path().join("www")),
@@ -427,7 +427,7 @@ async fn a_body_that_fails_midway_leaves_no_file() {
 #[tokio::test]
 async fn unpublished_blobs_are_settled_at_start_and_published_ones_are_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::for_data_dir(dir.path().join("data"));
+    let config = Config::for_tests(dir.path().join("data")).await.unwrap();
     {
         let state = AppState::open(&config).await.unwrap();
         let router = app(state, dir.path());
@@ -462,7 +462,7 @@ async fn unpublished_blobs_are_settled_at_start_and_published_ones_are_kept() {
 #[tokio::test]
 async fn a_missing_database_is_refused_and_deletes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::for_data_dir(dir.path().join("data"));
+    let config = Config::for_tests(dir.path().join("data")).await.unwrap();
     {
         let state = AppState::open(&config).await.unwrap();
         let router = app(state, dir.path());
@@ -471,9 +471,16 @@ async fn a_missing_database_is_refused_and_deletes_nothing() {
             .unwrap();
         assert_eq!(router.oneshot(req).await.unwrap().status(), StatusCode::OK);
     }
+    // The catalog goes missing: the SQLite file is deleted, or the server is pointed at an
+    // empty PostgreSQL database.
     for f in ["stowage.db", "stowage.db-wal", "stowage.db-shm"] {
         let _ = std::fs::remove_file(dir.path().join("data").join(f));
     }
+    let mut config = config;
+    config.database = Config::for_tests(dir.path().join("unused"))
+        .await
+        .unwrap()
+        .database;
     let err = AppState::open(&config).await.unwrap_err().to_string();
     assert!(err.contains("database is new"), "{err}");
     let blobs: usize = std::fs::read_dir(dir.path().join("data/blobs"))
@@ -486,7 +493,7 @@ async fn a_missing_database_is_refused_and_deletes_nothing() {
 #[tokio::test]
 async fn a_second_server_on_the_same_data_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::for_data_dir(dir.path().join("data"));
+    let config = Config::for_tests(dir.path().join("data")).await.unwrap();
     let first = AppState::open(&config).await.unwrap();
     let err = AppState::open(&config).await.unwrap_err().to_string();
     assert!(err.contains("in use by another"), "{err}");

@@ -14,7 +14,9 @@ const ALLOWED: [(&str, &[&str]); 4] = [
     ("files", &["files", "blobs", "catalog", "error", "model"]),
     (
         "routes",
-        &["routes", "files", "model", "error", "state", "presign", "faults"],
+        &[
+            "routes", "files", "model", "error", "state", "presign", "faults",
+        ],
     ),
 ];
 
@@ -55,7 +57,12 @@ fn layers_call_only_downwards() {
     let mut checked = 0;
     for file in &files {
         let rel = file.strip_prefix(&src).unwrap();
-        let layer = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        let layer = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
         let layer = layer.trim_end_matches(".rs");
         let Some((_, allowed)) = ALLOWED.iter().find(|(l, _)| *l == layer) else {
             continue;
@@ -72,12 +79,16 @@ fn layers_call_only_downwards() {
             broken.push(format!("{} climbs with super::super", rel.display()));
         }
     }
-    assert!(checked >= 20, "only {checked} files were checked: is the layout gone?");
+    assert!(
+        checked >= 20,
+        "only {checked} files were checked: is the layout gone?"
+    );
     assert!(broken.is_empty(), "layering broken:\n{}", broken.join("\n"));
 }
 
 #[test]
 fn the_check_catches_an_upward_call() {
-    let names = crate_paths("use crate::routes::x; let y = crate::catalog::records::by_id; // $crate::z");
+    let names =
+        crate_paths("use crate::routes::x; let y = crate::catalog::records::by_id; // $crate::z");
     assert_eq!(names, ["routes", "catalog"]);
 }

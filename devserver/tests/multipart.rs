@@ -23,7 +23,7 @@ const PART: u64 = 1024;
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::for_data_dir(dir.path().join("data"));
+    let mut config = Config::for_tests(dir.path().join("data")).await.unwrap();
     config.unsafe_test_hooks = true;
     config.min_part_size = PART;
     let state = AppState::open(&config).await.unwrap();
@@ -592,14 +592,14 @@ async fn fault_rules_fail_throttle_and_count_parts() {
 #[tokio::test]
 async fn test_hooks_are_absent_unless_enabled_and_refused_off_loopback() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::for_data_dir(dir.path().join("data"));
+    let config = Config::for_tests(dir.path().join("data")).await.unwrap();
     let router = app(AppState::open(&config).await.unwrap(), dir.path());
     let res = router
         .oneshot(Request::get("/v1/test/stats").body(Body::empty()).unwrap())
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let mut config = Config::for_data_dir(dir.path().join("data2"));
+    let mut config = Config::for_tests(dir.path().join("data2")).await.unwrap();
     config.unsafe_test_hooks = true;
     config.listen = "0.0.0.0:8080".parse().unwrap();
     assert!(AppState::open(&config).await.is_err());

@@ -46,7 +46,7 @@ impl Server {
         std::fs::create_dir(dir.path().join("sentinel")).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut config = Config::for_data_dir(dir.path().join("data"));
+        let mut config = Config::for_tests(dir.path().join("data")).await.unwrap();
         config.listen = addr;
         configure(&mut config);
         let state = AppState::open(&config).await.unwrap();

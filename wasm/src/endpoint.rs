@@ -1,5 +1,6 @@
 //! Where each call goes: the app root `{baseUrl}/{appId}/{apiKey}` and the URLs under it, built
-//! from paths checked by the same canonicaliser the server uses (`stowage_protocol::FilePath`).
+//! from paths checked by the same canonicaliser the server uses (`stowage_protocol::FilePath`),
+//! and the Files API root `{baseUrl}/api/v1/projects/{appId}/files` of the record calls.
 
 use serde::Deserialize;
 use stowage_protocol::paths::encode_segment;
@@ -47,6 +48,8 @@ pub struct Endpoint {
     root: String,
     /// The base URL without trailing slash, to tell our own URLs from foreign ones.
     base: String,
+    /// `{baseUrl}/api/v1/projects/{appId}/files`, app id percent-encoded.
+    files_api: String,
     /// The API key, sent as `X-API-Key` to the `/v1` API.
     api_key: String,
     user_token: Option<String>,
@@ -72,9 +75,14 @@ impl Endpoint {
             encode_segment(&options.app_id),
             encode_segment(&options.api_key)
         );
+        let files_api = format!(
+            "{base}/api/v1/projects/{}/files",
+            encode_segment(&options.app_id)
+        );
         let user_token = options.user_token.clone().filter(|t| !t.is_empty());
         Ok(Self {
             root,
+            files_api,
             base: base.to_owned(),
             api_key: options.api_key.clone(),
             user_token,
@@ -85,6 +93,32 @@ impl Endpoint {
     #[must_use]
     pub fn v1_url(&self, route: &str) -> String {
         format!("{}/v1/files/{route}", self.base)
+    }
+
+    /// `{baseUrl}/api/v1/projects/{appId}/files{route}`: the Files API (`route` is `""`,
+    /// `"/byids"`, `"/list"`, ...).
+    #[must_use]
+    pub fn files_api_url(&self, route: &str) -> String {
+        format!("{}{route}", self.files_api)
+    }
+
+    /// The `Authorization` header of Files API calls: `Bearer {apiKey}` (until access control
+    /// gives the API its own tokens).
+    #[must_use]
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.api_key)
+    }
+
+    /// `url` as an absolute URL: a path (`/…`) is taken to be on this server, anything else is
+    /// kept as is (the Files API answers absolute upload URLs; this only guards against a
+    /// server that answers a path).
+    #[must_use]
+    pub fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') && !url.starts_with("//") {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        }
     }
 
     /// The app's API key (the `X-API-Key` header of `/v1` calls).
@@ -285,6 +319,28 @@ mod tests {
             e.operation_url("move"),
             "http://127.0.0.1:8080/demo/demo%20key/files/move"
         );
+    }
+
+    #[test]
+    fn files_api_urls_sit_under_the_project() {
+        let e = Endpoint::new(&ClientOptions {
+            base_url: "https://h.example/".into(),
+            app_id: "my app".into(),
+            api_key: "k".into(),
+            user_token: None,
+        })
+        .expect("valid options");
+        assert_eq!(
+            e.files_api_url(""),
+            "https://h.example/api/v1/projects/my%20app/files"
+        );
+        assert_eq!(
+            e.files_api_url("/byids"),
+            "https://h.example/api/v1/projects/my%20app/files/byids"
+        );
+        assert_eq!(e.bearer(), "Bearer k");
+        assert_eq!(e.absolute("/up/1?sig=x"), "https://h.example/up/1?sig=x");
+        assert_eq!(e.absolute("http://s3/x"), "http://s3/x");
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! The client's one error type, how it is read from a server answer, and how it becomes a JS
-//! `Error` (with `name`, `code`, `status`, `message`) at the boundary.
+//! The client's one error type, how it is read from a server answer (the Backendless-style
+//! `{code, message}` body or the Files API's `{"error": {...}}` envelope), and how it becomes a
+//! JS `Error` (with `name`, `code`, `status`, `message`) at the boundary.
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use stowage_protocol::{ApiError, ErrorBody, ErrorCode, PathError};
 
 /// Everything that can go wrong in a client call.
@@ -11,7 +14,7 @@ use stowage_protocol::{ApiError, ErrorBody, ErrorCode, PathError};
 ///
 /// | case | `name` | `code` | `status` |
 /// |---|---|---|---|
-/// | [`Error::Storage`] | `StorageError` | from the server's body (see `docs/errors.md`) | HTTP status |
+/// | [`Error::Storage`] | `StorageError` | from the server's body (see `docs/errors.md`; the HTTP status for the Files API) | HTTP status |
 /// | [`Error::Network`] | `NetworkError` | 0 | 0 |
 /// | [`Error::Aborted`] | `AbortError` | 0 | 0 |
 /// | [`Error::NotConfigured`], [`Error::InvalidConfig`] | `ConfigurationError` | 0 | 0 |
@@ -30,6 +33,8 @@ pub enum Error {
         status: u16,
         /// The server's message.
         message: String,
+        /// The items a Files API error names (`missing`, `duplicated`), when it names any.
+        items: Option<Box<ErrorItems>>,
     },
     /// The request never got an answer: server down, DNS, CORS refused, connection reset.
     #[error("Network error: {0}")]
@@ -58,6 +63,36 @@ pub enum Error {
     /// A browser API failed in a way that is none of the above.
     #[error("{0}")]
     Browser(String),
+}
+
+/// The items a Files API error envelope lists, kept as the JSON text the server sent (usually
+/// arrays of `{"id": …}` or `{"externalId": …}`); in JS they become the error's `missing` and
+/// `duplicated` properties.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorItems {
+    /// `error.missing`: items that do not exist.
+    pub missing: Option<String>,
+    /// `error.duplicated`: items that exist already, or were given twice.
+    pub duplicated: Option<String>,
+}
+
+/// The Files API's error answer: `{"error": {"code": 409, "message": "...", ...}}`.
+#[derive(Debug, Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    error: EnvelopeError<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EnvelopeError<'a> {
+    /// The HTTP status again (Cognite's convention); the answer's own status when absent.
+    #[serde(default)]
+    code: Option<u32>,
+    message: String,
+    #[serde(default, borrow)]
+    missing: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    duplicated: Option<&'a RawValue>,
 }
 
 impl Error {
@@ -100,19 +135,46 @@ impl Error {
             code: code.code(),
             status: code.status(),
             message: message.into(),
+            items: None,
         }
     }
 
-    /// Reads a non-success answer: the protocol's `{code, message}` body, or a
+    /// The items named by a Files API error (`None` for every other error).
+    #[must_use]
+    pub fn items(&self) -> Option<&ErrorItems> {
+        match self {
+            Self::Storage { items, .. } => items.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Reads a non-success answer: the protocol's `{code, message}` body, the Files API's
+    /// `{"error": {code, message, missing?, duplicated?}}` envelope, or a
     /// [`Error::UnexpectedResponse`] when the body is something else.
     #[must_use]
     pub fn from_response(status: u16, body: &str) -> Self {
-        match serde_json::from_str::<ErrorBody>(body) {
-            Ok(ErrorBody { code, message }) => Self::Storage {
+        if let Ok(ErrorBody { code, message }) = serde_json::from_str::<ErrorBody>(body) {
+            return Self::Storage {
                 code,
                 status,
                 message,
-            },
+                items: None,
+            };
+        }
+        match serde_json::from_str::<Envelope<'_>>(body) {
+            Ok(Envelope { error }) => {
+                let text = |raw: Option<&RawValue>| raw.map(|r| r.get().to_owned());
+                let items = ErrorItems {
+                    missing: text(error.missing),
+                    duplicated: text(error.duplicated),
+                };
+                Self::Storage {
+                    code: error.code.unwrap_or(u32::from(status)),
+                    status,
+                    message: error.message,
+                    items: (items != ErrorItems::default()).then(|| Box::new(items)),
+                }
+            }
             Err(_) => Self::UnexpectedResponse {
                 status,
                 detail: format!("not an error body: {}", snippet(body)),
@@ -146,7 +208,7 @@ pub fn decode<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, Error> 
 }
 
 /// At most 200 characters of a body, for error messages.
-fn snippet(body: &str) -> String {
+pub(crate) fn snippet(body: &str) -> String {
     let mut out: String = body.chars().take(200).collect();
     if body.chars().count() > 200 {
         out.push('…');
@@ -176,6 +238,18 @@ mod js {
             // error would still carry its name and message.
             let _ = js_sys::Reflect::set(&error, &"code".into(), &e.code().into());
             let _ = js_sys::Reflect::set(&error, &"status".into(), &e.status().into());
+            if let Some(items) = e.items() {
+                for (key, json) in [
+                    ("missing", &items.missing),
+                    ("duplicated", &items.duplicated),
+                ] {
+                    // The text came from the server's JSON answer, so it parses; if it did not,
+                    // the error would still carry its status and message.
+                    if let Some(value) = json.as_deref().and_then(|j| js_sys::JSON::parse(j).ok()) {
+                        let _ = js_sys::Reflect::set(&error, &key.into(), &value);
+                    }
+                }
+            }
             error.into()
         }
     }
@@ -219,6 +293,40 @@ mod tests {
             e.to_string(),
             "Unable to modify file/folder: file/folder already exists: a.txt"
         );
+    }
+
+    #[test]
+    fn files_api_envelopes_keep_status_message_and_items() {
+        let e = Error::from_response(
+            409,
+            r#"{"error":{"code":409,"message":"Duplicate externalId","duplicated":[{"externalId":"naïve ✓"}]}}"#,
+        );
+        assert_eq!(e.js_name(), "StorageError");
+        assert_eq!((e.code(), e.status()), (409, 409));
+        assert_eq!(e.to_string(), "Duplicate externalId");
+        let items = e.items().expect("items");
+        assert_eq!(
+            items.duplicated.as_deref(),
+            Some(r#"[{"externalId":"naïve ✓"}]"#)
+        );
+        assert_eq!(items.missing, None);
+
+        let e = Error::from_response(
+            400,
+            r#"{"error": {"code": 400, "message": "Files not found", "missing": [{"id": 7}, {"externalId": "x"}], "extra": 1}}"#,
+        );
+        assert_eq!(
+            e.items().and_then(|i| i.missing.as_deref()),
+            Some(r#"[{"id": 7}, {"externalId": "x"}]"#)
+        );
+
+        let plain = Error::from_response(401, r#"{"error":{"message":"Unauthorized"}}"#);
+        assert_eq!((plain.code(), plain.status()), (401, 401));
+        assert_eq!(plain.items(), None);
+        assert_eq!(plain.to_string(), "Unauthorized");
+
+        let bare = Error::from_response(400, r#"{"error":"no message"}"#);
+        assert_eq!(bare.js_name(), "ProtocolError");
     }
 
     #[test]

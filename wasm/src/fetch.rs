@@ -1,11 +1,15 @@
-//! The small JSON calls (info, list, exists, move, ...) over `fetch`, each holding its
-//! `AbortController` in a guard whose `Drop` aborts the request.
+//! The small JSON calls (info, list, exists, move, the Files API's record calls) over `fetch`,
+//! each holding its `AbortController` in a guard whose `Drop` aborts the request; a caller's
+//! `AbortSignal` can be linked to it.
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestCache, RequestInit, Response};
+use web_sys::{
+    AbortController, AbortSignal, Headers, Request, RequestCache, RequestInit, Response,
+};
 
+use crate::abort::{self, SignalLink};
 use crate::error::Error;
 
 /// A request in flight. Dropping it before it finished aborts it.
@@ -43,11 +47,30 @@ pub(crate) async fn send_with(
     extra_headers: &[(&str, &str)],
     json: Option<&str>,
 ) -> Result<(u16, String), Error> {
+    send_abortable(method, url, extra_headers, json, None).await
+}
+
+/// [`send_with`] that a caller's `signal` aborts too (with an `AbortError`).
+pub(crate) async fn send_abortable(
+    method: &str,
+    url: &str,
+    extra_headers: &[(&str, &str)],
+    json: Option<&str>,
+    signal: Option<&AbortSignal>,
+) -> Result<(u16, String), Error> {
+    abort::check(signal)?;
     let js = |e: JsValue| Error::from_js(&e);
     let controller = AbortController::new().map_err(js)?;
     let mut guard = Guard {
         controller,
         finished: false,
+    };
+    let _link = match signal {
+        Some(signal) => {
+            let controller = guard.controller.clone();
+            Some(SignalLink::new(signal, move || controller.abort())?)
+        }
+        None => None,
     };
 
     let headers = Headers::new().map_err(js)?;

@@ -102,10 +102,15 @@ export type StorageErrorName =
 /** What every call rejects with. */
 export interface StorageError extends Error {
   name: StorageErrorName;
-  /** The server's error code (`6003`, ...), 0 when there was no server answer. */
+  /** The server's error code (`6003`, ...; the HTTP status again for the Files API's record
+   * calls), 0 when there was no server answer. */
   code: number;
   /** The HTTP status, 0 when there was no server answer. */
   status: number;
+  /** Files API errors only, when the server names them: the files that do not exist. */
+  missing?: FileIdentity[];
+  /** Files API errors only, when the server names them: the files that exist already. */
+  duplicated?: FileIdentity[];
 }
 "#;
 

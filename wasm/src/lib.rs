@@ -11,15 +11,17 @@
 //! Layout: `js.rs` holds every `#[wasm_bindgen]` item (the JS surface and its TypeScript
 //! shapes) and only converts values. The work is plain Rust: [`endpoint`] builds URLs from
 //! paths checked by `stowage_protocol::FilePath`, [`error`] is the one error type,
-//! [`progress`] keeps progress reports monotonic; these three build and test on the host.
-//! `client.rs` (the operations), `upload.rs`, `download.rs`, `fetch.rs`, `xhr.rs`, `abort.rs`
-//! and `options.rs` need a browser and build for `wasm32` only.
+//! [`progress`] keeps progress reports monotonic, [`records`] builds the Files API's bodies and
+//! pages through its listings; these build and test on the host. `client.rs` (the
+//! operations), `files_api.rs` (the record calls), `upload.rs`, `download.rs`, `fetch.rs`,
+//! `xhr.rs`, `abort.rs` and `options.rs` need a browser and build for `wasm32` only.
 
 pub mod endpoint;
 pub mod error;
 pub mod hash;
 pub mod parts_progress;
 pub mod progress;
+pub mod records;
 pub mod retry;
 
 #[cfg(target_arch = "wasm32")]
@@ -33,6 +35,8 @@ mod download;
 #[cfg(target_arch = "wasm32")]
 mod fetch;
 #[cfg(target_arch = "wasm32")]
+mod files_api;
+#[cfg(target_arch = "wasm32")]
 mod journal;
 #[cfg(target_arch = "wasm32")]
 mod js;
@@ -40,6 +44,8 @@ mod js;
 mod js_multipart;
 #[cfg(target_arch = "wasm32")]
 mod js_parts;
+#[cfg(target_arch = "wasm32")]
+mod js_records;
 #[cfg(target_arch = "wasm32")]
 mod multipart;
 #[cfg(target_arch = "wasm32")]
@@ -60,3 +66,5 @@ pub use js::*;
 pub use js_multipart::*;
 #[cfg(target_arch = "wasm32")]
 pub use js_parts::*;
+#[cfg(target_arch = "wasm32")]
+pub use js_records::*;

@@ -483,6 +483,7 @@ fn verify(
         code: RESULT_MISMATCH,
         status: 200,
         message: what,
+        items: None,
     };
     if answer.size != size {
         return Err(mismatch(format!(

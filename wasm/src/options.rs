@@ -103,6 +103,27 @@ pub(crate) fn field<T: JsCast>(
         .map_err(|_| Error::InvalidArgument(format!("{kind}.{key} must be {what}")))
 }
 
+/// One optional primitive field (`boolean`, `number`, `string`), read with `Reflect` and
+/// converted by `read` (which answers `None` for a value of the wrong type).
+pub(crate) fn primitive<T>(
+    object: &JsValue,
+    kind: &str,
+    key: &str,
+    what: &str,
+    read: impl FnOnce(&JsValue) -> Option<T>,
+) -> Result<Option<T>, Error> {
+    if !object.is_object() {
+        return Err(Error::InvalidArgument(format!("{kind} must be an object")));
+    }
+    let value = Reflect::get(object, &JsValue::from_str(key)).map_err(|e| Error::from_js(&e))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    read(&value)
+        .map(Some)
+        .ok_or_else(|| Error::InvalidArgument(format!("{kind}.{key} must be {what}")))
+}
+
 /// A serde error's text without the `Error: ` that its JS form starts with.
 fn plain(e: &serde_wasm_bindgen::Error) -> String {
     let text = e.to_string();

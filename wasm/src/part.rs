@@ -192,6 +192,7 @@ pub(crate) async fn put_part(
         message: "The part was stored but its ETag header is not readable: the server must send \
                   Access-Control-Expose-Headers: ETag"
             .into(),
+        items: None,
     })?;
     Ok(PartStored { etag, size })
 }

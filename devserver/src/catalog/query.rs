@@ -117,6 +117,15 @@ fn conditions(sql: &mut Sql, dialect: Dialect, f: &Filter) {
         let n = sql.bind(text(v));
         sql.and(&dialect.contains("r.name", n));
     }
+    for word in &f.name_words {
+        let n = sql.bind(Value::Text(word.to_ascii_lowercase()));
+        sql.and(&dialect.contains("lower(r.name)", n));
+    }
+    if let Some((count, index)) = f.partition {
+        let c = sql.bind(Value::Int(i64::from(count.max(1))));
+        let i = sql.bind(Value::Int(i64::from(index)));
+        sql.and(&format!("(r.id % ${c}) = ${i}"));
+    }
     if let Some(g) = &f.name_glob {
         let n = sql.bind(Value::Text(dialect.glob_value(g)));
         sql.and(&dialect.glob("r.name", n));
@@ -129,7 +138,9 @@ fn conditions(sql: &mut Sql, dialect: Dialect, f: &Filter) {
         if let Some(p) = prefix {
             let len = sql.bind(Value::Int(i64::try_from(p.chars().count()).unwrap_or(0)));
             let n = sql.bind(text(p));
-            sql.and(&format!("substr({column}, 1, ${len}) = ${n}"));
+            sql.and(&format!(
+                "substr({column}, 1, CAST(${len} AS INTEGER)) = ${n}"
+            ));
         }
     }
     for (key, value) in &f.metadata {

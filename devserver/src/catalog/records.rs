@@ -146,6 +146,29 @@ pub async fn insert(tx: &mut Tx, app: &str, r: &NewRecord) -> AppResult<()> {
     write_terms(tx, app, r.id, f).await
 }
 
+/// Inserts a directory record unless its path is taken; a concurrent creation of the same
+/// directory (another server on the same database) waits for it instead of failing.
+pub async fn insert_dir(tx: &mut Tx, app: &str, r: &NewRecord) -> AppResult<()> {
+    let Some(path) = &r.path else {
+        return Err(ApiError::internal().into());
+    };
+    sqlx::query(
+        "INSERT INTO records (app_id, id, path, parent, directory, name, is_dir, created_ms, \
+         updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) \
+         ON CONFLICT (app_id, path) DO NOTHING",
+    )
+    .bind(app)
+    .bind(r.id)
+    .bind(path.as_str())
+    .bind(path.parent().as_str())
+    .bind(r.directory.clone())
+    .bind(&r.name)
+    .bind(r.now)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 /// Replaces the searchable values of a record.
 async fn write_terms(tx: &mut Tx, app: &str, id: i64, f: &Fields) -> AppResult<()> {
     sqlx::query("DELETE FROM record_terms WHERE app_id = $1 AND record_id = $2")
@@ -343,8 +366,8 @@ pub async fn move_tree(
     // Descendants: swap the prefix of path, parent and directory. substr counts characters on
     // both engines.
     sqlx::query(
-        "UPDATE records SET path = $5 || substr(path, $6 + 1), \
-         parent = $5 || substr(parent, $6 + 1), directory = '/' || $5 || substr(parent, $6 + 1) \
+        "UPDATE records SET path = $5 || substr(path, CAST($6 AS INTEGER) + 1), \
+         parent = $5 || substr(parent, CAST($6 AS INTEGER) + 1), directory = '/' || $5 || substr(parent, CAST($6 AS INTEGER) + 1) \
          WHERE app_id = $1 AND path > $3 AND path < $4",
     )
     .bind(app)

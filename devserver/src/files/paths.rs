@@ -73,7 +73,8 @@ pub(super) fn dir_record(path: &FilePath, now: i64) -> NewRecord {
     }
 }
 
-/// Makes sure every directory in `dirs` (ancestors first) exists, creating missing ones.
+/// Makes sure every directory in `dirs` (ancestors first) exists, creating missing ones. Two
+/// uploads creating the same directory at once (on two servers) both succeed.
 pub(super) async fn ensure_dirs(
     tx: &mut Tx,
     app: &str,
@@ -81,10 +82,15 @@ pub(super) async fn ensure_dirs(
     now: i64,
 ) -> AppResult<()> {
     for dir in dirs {
-        match records::by_path(tx.conn(), app, dir).await? {
+        let mut found = records::by_path(tx.conn(), app, dir).await?;
+        if found.is_none() {
+            records::insert_dir(tx, app, &dir_record(dir, now)).await?;
+            found = records::by_path(tx.conn(), app, dir).await?;
+        }
+        match found {
             Some(r) if r.is_dir => {}
             Some(_) => return Err(not_a_directory(dir)),
-            None => records::insert(tx, app, &dir_record(dir, now)).await?,
+            None => return Err(ApiError::internal().into()),
         }
     }
     Ok(())

@@ -220,7 +220,8 @@ impl Files {
     }
 
     /// Streams `body` in as the content of record `id`, replacing what it had only once the
-    /// new bytes are durable. A refused upload changes nothing.
+    /// new bytes are durable. A refused upload changes nothing. `options.mime_type` becomes
+    /// the record's MIME type only when it has none.
     pub async fn put_content(
         &self,
         app: &str,
@@ -249,7 +250,9 @@ impl Files {
                 size: blob.size,
                 uploaded_ms: now_ms(),
             },
-            mime_type: (!options.mime_type.is_empty()).then_some(options.mime_type),
+            // The type the record was given stays; an upload only fills in a missing one.
+            mime_type: (record.fields.mime_type.is_none() && !options.mime_type.is_empty())
+                .then_some(options.mime_type),
         };
         match self.inner.committer.commit(change).await {
             Ok(applied) => {

@@ -153,7 +153,15 @@ async fn json_errors(req: Request, next: Next) -> Response {
             format!("Bad request ({status})"),
         ),
     };
-    let mut json = api_response(&error);
+    let mut json = if cognite::owns(&path) {
+        let status = error.code.status();
+        cognite::envelope(&stowage_protocol::cognite::ErrorEnvelope::new(
+            status,
+            error.message,
+        ))
+    } else {
+        api_response(&error)
+    };
     if let Some(allow) = response.headers().get(header::ALLOW) {
         json.headers_mut().insert(header::ALLOW, allow.clone());
     }

@@ -17,8 +17,8 @@ use axum::{Json, Router};
 use stowage_protocol::{ApiError, ErrorCode, FilePath, UploadResponse};
 
 use super::{body, serve};
-use crate::files::ByteStream;
 use crate::error::{AppError, AppResult};
+use crate::files::ByteStream;
 use crate::files::PutOptions;
 use crate::state::AppState;
 

@@ -1,10 +1,490 @@
-//! The Cognite-compatible Files API under `/api/v1/projects/{project}/files`.
+//! The Cognite-compatible Files API under `/api/v1/projects/{project}/files` (project = app
+//! id), as `@cognite/sdk` speaks it (docs/cognite-sdk-wire.md). `Authorization: Bearer
+//! {apiKey}` authenticates; every failure answers Cognite's envelope
+//! `{"error": {"code", "message", "missing"?, "duplicated"?}}`.
 
-use axum::Router;
+mod wire;
 
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use stowage_protocol::cognite::{
+    validate_parts, AggregateCount, AggregateRequest, ByIdsRequest, CompleteMultipartRequest,
+    DeleteRequest, DownloadLinkItem, DownloadLinkRequest, EmptyResponse, ErrorEnvelope, FieldError,
+    FileCreate, FileInfo, InitMultipartResponse, ItemsResponse, ListRequest, SearchRequest,
+    UpdateRequest,
+};
+use stowage_protocol::ErrorCode;
+
+use super::cursor;
+use crate::error::AppError;
+use crate::files::{NewUpload, PartLimits};
+use crate::model::{FileQuery, FileRecord, Ident, Order};
+use crate::presign::expires_in;
 use crate::state::AppState;
+
+/// Largest request body: 1000 updates with metadata fit.
+const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Largest part of a Cognite multipart upload.
+const MAX_PART: u64 = 4000 * 1024 * 1024;
 
 /// The routes of this shape.
 pub(super) fn routes() -> Router<AppState> {
+    let base = "/api/v1/projects/{project}/files";
     Router::new()
+        .route(base, post(create))
+        .route(&format!("{base}/"), post(create))
+        .route(&format!("{base}/byids"), post(by_ids))
+        .route(&format!("{base}/list"), post(list))
+        .route(&format!("{base}/search"), post(search))
+        .route(&format!("{base}/aggregate"), post(aggregate))
+        .route(&format!("{base}/update"), post(update))
+        .route(&format!("{base}/delete"), post(delete))
+        .route(&format!("{base}/downloadlink"), post(download_links))
+        .route(&format!("{base}/initmultipartupload"), post(init_multipart))
+        .route(
+            &format!("{base}/completemultipartupload"),
+            post(complete_multipart),
+        )
+        .route("/api/v1/projects/{project}/{*rest}", any(unknown))
+        .route(&format!("{base}/{{*rest}}"), any(unknown))
+}
+
+/// Whether a path belongs to this shape (its errors take Cognite's envelope).
+pub(super) fn owns(path: &str) -> bool {
+    path.starts_with("/api/v1/projects/")
+}
+
+/// A failure, answered in Cognite's envelope.
+#[derive(Debug)]
+pub(super) struct Error(ErrorEnvelope);
+
+type Result<T> = std::result::Result<T, Error>;
+
+impl From<AppError> for Error {
+    fn from(e: AppError) -> Self {
+        Self(match e {
+            AppError::Unknown(ids) => {
+                let ids: Vec<_> = ids.iter().map(wire::identity).collect();
+                ErrorEnvelope::missing(&ids)
+            }
+            AppError::Duplicate(ids) => ErrorEnvelope::duplicated_external_ids(&ids),
+            other => {
+                let api = other.to_api();
+                let status = match api.code {
+                    // A link to content that is not there is a bad request here, as in Cognite.
+                    ErrorCode::NotUploaded => 400,
+                    code => code.status(),
+                };
+                ErrorEnvelope::new(status, api.message)
+            }
+        })
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        envelope(&self.0)
+    }
+}
+
+/// The response for an envelope.
+pub(super) fn envelope(e: &ErrorEnvelope) -> Response {
+    let status = StatusCode::from_u16(e.error.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Json(e)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn bad_request(message: impl Into<String>) -> Error {
+    Error(ErrorEnvelope::new(400, message))
+}
+
+/// The app of `project`, when the bearer token is its key. A missing or wrong token is 401:
+/// the SDK fetches its token only after one.
+fn authenticate(state: &AppState, project: &str, headers: &HeaderMap) -> Result<String> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(token) = token else {
+        return Err(Error(ErrorEnvelope::new(
+            401,
+            "Unauthorized: send Authorization: Bearer {apiKey}",
+        )));
+    };
+    state.authenticate(project, token).map_err(|_| {
+        Error(ErrorEnvelope::new(
+            401,
+            "Unauthorized: unknown project or key",
+        ))
+    })?;
+    Ok(project.to_owned())
+}
+
+/// A JSON body of type `T`.
+async fn json<T: DeserializeOwned>(body: Body) -> Result<T> {
+    let bytes = axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| Error(ErrorEnvelope::new(413, "Request body is too large")))?;
+    let text = if bytes.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        &bytes[..]
+    };
+    serde_json::from_slice(text)
+        .map_err(|e| bad_request(format!("Could not parse request body: {e}")))
+}
+
+fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool> {
+    match q.get(name).map(String::as_str) {
+        None | Some("" | "false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(v) => Err(bad_request(format!(
+            "{name} must be true or false (got {})",
+            crate::error::shorten(v)
+        ))),
+    }
+}
+
+fn upload_url(state: &AppState, app: &str, id: i64) -> Result<String> {
+    signed_url(state, "PUT", app, id)
+}
+
+fn signed_url(state: &AppState, method: &str, app: &str, id: i64) -> Result<String> {
+    let now = u64::try_from(crate::model::now_ms() / 1000).unwrap_or(0);
+    let expires = now + expires_in(None)?;
+    let path = format!("/v1/signed/record/{app}/{id}");
+    let query = state.signer().sign(method, &path, expires, 0, &[]);
+    Ok(format!("{}{path}?{query}", state.public_base()))
+}
+
+/// `POST /files?overwrite=`: a record, answered at the top level with its `uploadUrl`.
+async fn create(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let app = authenticate(&state, &project, &headers)?;
+    let overwrite = flag(&q, "overwrite")?;
+    let req: FileCreate = json(body).await?;
+    req.validate()?;
+    let (record, created) = state
+        .files()
+        .create_record(&app, wire::new_file(req), overwrite)
+        .await?;
+    let mut info = wire::info(record);
+    info.upload_url = Some(upload_url(&state, &app, info.id)?);
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(info)).into_response())
+}
+
+/// `POST /files/byids`.
+async fn by_ids(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ItemsResponse<FileInfo>>> {
+    let app = authenticate(&state, &project, &headers)?;
+    let req: ByIdsRequest = json(body).await?;
+    req.validate()?;
+    let idents: Vec<Ident> = req.items.iter().map(wire::ident).collect();
+    let found = state
+        .files()
+        .resolve(&app, &idents, req.ignore_unknown_ids)
+        .await?;
+    Ok(Json(items(found)))
+}
+
+fn items(records: Vec<FileRecord>) -> ItemsResponse<FileInfo> {
+    ItemsResponse {
+        items: records.into_iter().map(wire::info).collect(),
+        next_cursor: None,
+    }
+}
+
+/// `POST /files/list`: a page by id, with every filter, a cursor and partitions.
+async fn list(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ItemsResponse<FileInfo>>> {
+    let app = authenticate(&state, &project, &headers)?;
+    let req: ListRequest = json(body).await?;
+    req.validate()?;
+    if let Some(f) = &req.filter {
+        f.reject_unsupported().map_err(|e| e.within("filter"))?;
+    }
+    let limit = req.page_size()?;
+    let partition = req.partition()?;
+    let mut filter = wire::filter(req.filter);
+    filter.partition = partition.map(|p| (p.count, p.index - 1));
+    let after = match req.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => Some(cursor::decode("id", c).map_err(Error::from)?),
+        None => None,
+    };
+    let page = state
+        .files()
+        .query(
+            &app,
+            &FileQuery {
+                filter,
+                order: Order::Id,
+                limit: u32::try_from(limit).unwrap_or(1000),
+                after,
+                offset: 0,
+            },
+        )
+        .await?;
+    Ok(Json(ItemsResponse {
+        items: page.items.into_iter().map(wire::info).collect(),
+        next_cursor: page.next.map(|n| cursor::encode("id", &n)),
+    }))
+}
+
+/// `POST /files/search`: every word of `search.name` in the name, narrowed by `filter`.
+async fn search(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ItemsResponse<FileInfo>>> {
+    let app = authenticate(&state, &project, &headers)?;
+    let req: SearchRequest = json(body).await?;
+    req.validate()?;
+    if let Some(f) = &req.filter {
+        f.reject_unsupported().map_err(|e| e.within("filter"))?;
+    }
+    let limit = req.result_limit()?;
+    let mut filter = wire::filter(req.filter);
+    filter.name_words = req
+        .search
+        .and_then(|s| s.name)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let page = state
+        .files()
+        .query(
+            &app,
+            &FileQuery {
+                filter,
+                order: Order::Id,
+                limit: u32::try_from(limit).unwrap_or(1000),
+                after: None,
+                offset: 0,
+            },
+        )
+        .await?;
+    Ok(Json(items(page.items)))
+}
+
+/// `POST /files/aggregate`: `{items: [{count}]}`.
+async fn aggregate(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ItemsResponse<AggregateCount>>> {
+    let app = authenticate(&state, &project, &headers)?;
+    let req: AggregateRequest = json(body).await?;
+    req.validate()?;
+    if let Some(f) = &req.filter {
+        f.reject_unsupported().map_err(|e| e.within("filter"))?;
+    }
+    let count = state.files().count(&app, &wire::filter(req.filter)).await?;
+    Ok(Json(ItemsResponse {
+        items: vec![AggregateCount { count }],
+        next_cursor: None,
+    }))
+}
+
+/// `POST /files/update`: every change or none.
+async fn update(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ItemsResponse<FileInfo>>> {
+    let app = authenticate(&state, &project, &headers)?;
+    let req: UpdateRequest = json(body).await?;
+    req.validate()?;
+    let changes = req
+        .items
+        .into_iter()
+        .map(|i| (wire::ident(&i.identity), wire::patch(i.update)))
+        .collect();
+    let changed = state.files().update(&app, changes).await?;
+    Ok(Json(items(changed)))
+}
+
+/// `POST /files/delete`: `{}`.
+async fn delete(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<EmptyResponse>> {
+    let app = authenticate(&state, &project, &headers)?;
+    let req: DeleteRequest = json(body).await?;
+    req.validate()?;
+    let idents: Vec<Ident> = req.items.iter().map(wire::ident).collect();
+    state
+        .files()
+        .delete_records(&app, &idents, req.ignore_unknown_ids)
+        .await?;
+    Ok(Json(EmptyResponse {}))
+}
+
+/// `POST /files/downloadlink`: a presigned GET per item, echoing the identity asked for.
+async fn download_links(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ItemsResponse<DownloadLinkItem>>> {
+    let app = authenticate(&state, &project, &headers)?;
+    let req: DownloadLinkRequest = json(body).await?;
+    req.validate()?;
+    let idents: Vec<Ident> = req.items.iter().map(wire::ident).collect();
+    let found = state.files().resolve(&app, &idents, false).await?;
+    let mut links = Vec::with_capacity(found.len());
+    for (identity, record) in req.items.into_iter().zip(found) {
+        if record.content.is_none() {
+            return Err(bad_request(format!(
+                "File {} has no content yet: upload it first",
+                record.id
+            )));
+        }
+        links.push(DownloadLinkItem {
+            identity,
+            download_url: signed_url(&state, "GET", &app, record.id)?,
+        });
+    }
+    Ok(Json(ItemsResponse {
+        items: links,
+        next_cursor: None,
+    }))
+}
+
+fn part_limits(state: &AppState) -> PartLimits {
+    PartLimits {
+        min: state.min_part_size(),
+        max: MAX_PART,
+    }
+}
+
+/// `POST /files/initmultipartupload?parts=N&overwrite=`: the record (as `POST /files`) and one
+/// presigned PUT per part, at the top level.
+async fn init_multipart(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let app = authenticate(&state, &project, &headers)?;
+    let overwrite = flag(&q, "overwrite")?;
+    let parts: i64 = q
+        .get("parts")
+        .ok_or_else(|| bad_request("parts is required: the number of parts, 1 to 250"))?
+        .parse()
+        .map_err(|_| bad_request("parts must be an integer from 1 to 250"))?;
+    validate_parts(parts)?;
+    let req: FileCreate = json(body).await?;
+    req.validate()?;
+    let new = wire::new_file(req);
+    let mime = new.fields.mime_type.clone().unwrap_or_default();
+    let (record, created) = state.files().create_record(&app, new, overwrite).await?;
+    let ttl_ms = i64::try_from(state.upload_ttl_secs().saturating_mul(1000)).unwrap_or(i64::MAX);
+    let upload = state
+        .files()
+        .init_upload(NewUpload {
+            app: app.clone(),
+            path: None,
+            record_id: Some(record.id),
+            size: None,
+            part_size: 0,
+            part_count: u64::try_from(parts).unwrap_or(1),
+            content_type: mime,
+            overwrite: true,
+            checksum: stowage_protocol::multipart::ChecksumAlgorithm::None,
+            ttl_ms,
+        })
+        .await?;
+    let now = u64::try_from(crate::model::now_ms() / 1000).unwrap_or(0);
+    let expires = now + expires_in(None)?;
+    let upload_urls = (1..=upload.part_count)
+        .map(|n| {
+            let path = format!("/v1/signed/parts/{}/{n}", upload.id);
+            let query = state.signer().sign("PUT", &path, expires, 0, &[]);
+            format!("{}{path}?{query}", state.public_base())
+        })
+        .collect();
+    let answer = InitMultipartResponse {
+        file: wire::info(record),
+        upload_urls,
+        upload_id: upload.id,
+    };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(answer)).into_response())
+}
+
+/// `POST /files/completemultipartupload`: joins the parts into the record's content; `200 {}`.
+async fn complete_multipart(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<EmptyResponse>> {
+    let app = authenticate(&state, &project, &headers)?;
+    let req: CompleteMultipartRequest = json(body).await?;
+    req.validate()?;
+    let found = state
+        .files()
+        .resolve(&app, &[wire::ident(&req.identity)], false)
+        .await?;
+    let upload = state.files().get_upload(Some(&app), &req.upload_id).await?;
+    if found.first().map(|r| r.id) != upload.record_id {
+        return Err(bad_request("The upload belongs to another file"));
+    }
+    state
+        .files()
+        .complete_upload(&app, &req.upload_id, None, part_limits(&state))
+        .await?;
+    Ok(Json(EmptyResponse {}))
+}
+
+/// Anything else under `/api/v1/projects/`.
+async fn unknown() -> Error {
+    Error(ErrorEnvelope::new(404, "No such route"))
 }

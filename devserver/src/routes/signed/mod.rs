@@ -18,9 +18,9 @@ use stowage_protocol::{ApiError, ErrorCode, FilePath, UploadResponse};
 
 use super::backendless::stored_type;
 use super::serve::serve;
-use crate::files::ByteStream;
 use crate::error::{api_response, AppError, AppResult};
 use crate::faults::{apply_delays, Fault, Rule};
+use crate::files::ByteStream;
 use crate::files::{Claimed, PutOptions};
 use crate::presign::Signed;
 use crate::state::AppState;
@@ -167,6 +167,8 @@ async fn put_record(State(state): State<AppState>, req: Request) -> AppResult<Re
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .filter(|t| !t.trim().is_empty() && t.parse::<mime_guess::Mime>().is_ok())
+        // What HTTP clients send when they know nothing (the Cognite SDK does so).
+        .filter(|t| !t.starts_with("application/octet-stream"))
         .map(str::to_owned);
     let limit = state.max_upload_bytes();
     super::body::check_length(&parts.headers, limit)?;
