@@ -49,10 +49,19 @@ impl AppError {
     pub fn to_api(&self) -> ApiError {
         match self {
             Self::Api(e) => e.clone(),
-            Self::Unknown(ids) => ApiError::new(
-                ErrorCode::UnknownIds,
-                format!("Ids not found: {}", shorten(&format!("{ids:?}"))),
-            ),
+            Self::Unknown(ids) => {
+                let named: Vec<String> = ids
+                    .iter()
+                    .map(|i| match i {
+                        crate::model::Ident::Id(id) => id.to_string(),
+                        crate::model::Ident::External(e) => format!("externalId {e}"),
+                    })
+                    .collect();
+                ApiError::new(
+                    ErrorCode::UnknownIds,
+                    format!("Ids not found: {}", shorten(&named.join(", "))),
+                )
+            }
             Self::Duplicate(ids) => ApiError::new(
                 ErrorCode::DuplicateExternalId,
                 format!("externalId already exists: {}", shorten(&ids.join(", "))),

@@ -81,6 +81,12 @@ impl DiskBlobs {
     /// The blob's file with symlinks resolved: published, else unpublished, else published
     /// again (it may have been published between the two looks).
     async fn locate(&self, id: &str) -> Result<PathBuf, ReadError> {
+        self.open_located(id).await.map(|(path, _)| path)
+    }
+
+    /// Opens the blob wherever it is. A blob published between looking and opening (renamed
+    /// from `tmp/` into `blobs/`) is found at its new place, never reported missing.
+    async fn open_located(&self, id: &str) -> Result<(PathBuf, fs::File), ReadError> {
         if !valid_id(id) {
             return Err(ReadError::Missing);
         }
@@ -90,12 +96,15 @@ impl DiskBlobs {
             self.published(id),
         ];
         for path in candidates {
-            match fs::canonicalize(&path).await {
-                Ok(real) if self.canonical.iter().any(|root| real.starts_with(root)) => {
-                    return Ok(real)
-                }
+            let real = match fs::canonicalize(&path).await {
+                Ok(real) if self.canonical.iter().any(|root| real.starts_with(root)) => real,
                 Ok(_) => return Err(ReadError::Escapes),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            match fs::File::open(&real).await {
+                Ok(file) => return Ok((real, file)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -165,12 +174,7 @@ impl BlobStore for DiskBlobs {
     }
 
     async fn get(&self, id: &str, range: Option<Range<u64>>) -> Result<BlobRead, ReadError> {
-        let path = self.locate(id).await?;
-        let mut file = match fs::File::open(&path).await {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::Missing),
-            Err(e) => return Err(e.into()),
-        };
+        let (_, mut file) = self.open_located(id).await?;
         let total = file.metadata().await?.len();
         let range = range.unwrap_or(0..total);
         let start = range.start.min(total);

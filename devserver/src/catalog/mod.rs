@@ -102,6 +102,9 @@ fn glob_to_regex(glob: &str) -> String {
     out
 }
 
+/// The `catalog_info` entry that says a server started on the catalog.
+const IN_USE: &str = "in_use_since_ms";
+
 /// The catalog.
 #[derive(Debug, Clone)]
 pub struct Catalog {
@@ -218,27 +221,35 @@ impl Catalog {
             .connect_with(options)
             .await?;
         let catalog = Self { pool, dialect };
-        let new = !catalog.has_schema().await?;
         let migrator = match dialect {
             Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Dialect::Postgres => sqlx::migrate!("./migrations/postgres"),
         };
+        let had_files = catalog.has_files_table().await?;
         migrator
             .run(&catalog.pool)
             .await
             .map_err(sqlx::Error::from)?;
-        Ok((catalog, new))
+        // A catalog is in use once a server started on it (or it held files before this
+        // version recorded that); a new one is refused over a blob store that holds blobs.
+        let in_use = had_files || catalog.info(IN_USE).await?.is_some();
+        Ok((catalog, !in_use))
     }
 
-    async fn has_schema(&self) -> AppResult<bool> {
+    /// Records that a server started on this catalog (after the start-up checks passed).
+    pub async fn mark_in_use(&self) -> AppResult<()> {
+        let now = crate::model::now_ms().to_string();
+        self.claim_info(IN_USE, &now).await.map(|_| ())
+    }
+
+    /// Whether the schema of a version before `catalog_info` existed holds files (the table
+    /// `files` of migration 2, before migration 3 renames it).
+    async fn has_files_table(&self) -> AppResult<bool> {
         let sql = match self.dialect {
             Dialect::Sqlite => {
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'files'"
             }
-            Dialect::Postgres => {
-                "SELECT COUNT(*) FROM information_schema.tables \
-                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
-            }
+            Dialect::Postgres => return Ok(false),
         };
         let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&self.pool).await?;
         Ok(n > 0)

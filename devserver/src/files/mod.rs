@@ -78,6 +78,7 @@ impl Files {
                     .into(),
             ));
         }
+        catalog.mark_in_use().await?;
         let pending = blobs.unpublished().await?;
         let referenced = catalog.referenced_blobs(&pending).await?;
         blobs.publish(&referenced).await?;

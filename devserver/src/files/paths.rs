@@ -181,6 +181,10 @@ impl Files {
         options: PutOptions,
     ) -> AppResult<FileRecord> {
         self.check_put(app, path, options.overwrite).await?;
+        super::validate::check_fields(&Fields {
+            mime_type: Some(options.mime_type.clone()),
+            ..Fields::default()
+        })?;
         let blob = self.blobs().put(body, false).await?;
         if let Some(expected) = options.expected_len.filter(|n| *n != blob.size) {
             self.blobs().delete(&blob.id).await?;

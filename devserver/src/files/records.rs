@@ -25,6 +25,8 @@ pub struct NewFile {
     pub fields: Fields,
     /// Whether `assetIds` was given (an overwrite keeps the old links otherwise).
     pub asset_ids_given: bool,
+    /// Whether `metadata` was given (an overwrite keeps the old pairs otherwise).
+    pub metadata_given: bool,
 }
 
 /// One field's change.
@@ -121,6 +123,9 @@ pub struct Patch {
     pub category: Update<String>,
     /// bkend tags.
     pub tags: ListPatch<String>,
+    /// A record that owns a path must keep one: a new name or directory whose path is taken
+    /// or invalid is refused instead of leaving the record reachable by id only.
+    pub keep_path: bool,
 }
 
 /// The path a record with this directory and name owns, when they make a valid path.
@@ -183,6 +188,9 @@ impl Files {
             let mut fields = new.fields.clone();
             if !new.asset_ids_given {
                 fields.asset_ids = old.fields.asset_ids.clone();
+            }
+            if !new.metadata_given {
+                fields.metadata = old.fields.metadata.clone();
             }
             records::change(&mut tx, app, old.id, RecordChange::Fields(&fields), now).await?;
             if old.directory != new.directory || old.name != new.name {
@@ -314,11 +322,22 @@ impl Files {
             let record = record
                 .filter(|r| !r.is_dir)
                 .ok_or_else(|| AppError::Unknown(vec![ident.clone()]))?;
+            let patch_keeps_path = patch.keep_path;
             let (fields, place) = patched(&record, patch)?;
             records::change(&mut tx, app, record.id, RecordChange::Fields(&fields), now).await?;
             if let Some((directory, name)) = place {
-                let path = path_of(directory.as_deref(), &name);
-                let path = claim_path(&mut tx, app, path, Some(record.id), now).await?;
+                let wanted = path_of(directory.as_deref(), &name);
+                if patch_keeps_path && record.path.is_some() {
+                    let dir = FilePath::parse(directory.as_deref().unwrap_or("/"))?;
+                    let target = dir.join(&name)?;
+                    if records::by_path(tx.conn(), app, &target).await?.is_some() {
+                        return Err(stowage_protocol::ApiError::already_exists(&name).into());
+                    }
+                }
+                let path = claim_path(&mut tx, app, wanted, Some(record.id), now).await?;
+                if patch_keeps_path && record.path.is_some() && path.is_none() {
+                    return Err(stowage_protocol::ApiError::already_exists(&name).into());
+                }
                 let change = RecordChange::Place {
                     path: path.as_ref(),
                     directory: directory.as_deref(),

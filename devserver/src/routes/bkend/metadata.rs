@@ -309,6 +309,8 @@ async fn patch(
             ..ListPatch::default()
         },
         metadata_set: req.metadata,
+        // A bkend file is a file at a path: a rename must keep it there.
+        keep_path: true,
         ..Patch::default()
     };
     let mut changed = state

@@ -211,12 +211,24 @@ async fn by_ids(
     let app = authenticate(&state, &project, &headers)?;
     let req: ByIdsRequest = json(body).await?;
     req.validate()?;
+    no_duplicates(&req.items)?;
     let idents: Vec<Ident> = req.items.iter().map(wire::ident).collect();
     let found = state
         .files()
         .resolve(&app, &idents, req.ignore_unknown_ids)
         .await?;
     Ok(Json(items(found)))
+}
+
+/// An identity named twice in one request is refused, as Cognite does.
+fn no_duplicates(items: &[stowage_protocol::cognite::Identity]) -> Result<()> {
+    let twice = stowage_protocol::cognite::duplicate_identities(items);
+    if twice.is_empty() {
+        return Ok(());
+    }
+    let mut e = ErrorEnvelope::new(400, "Duplicate identifiers");
+    e.error.duplicated = Some(twice.iter().map(|i| i.to_value()).collect());
+    Err(Error(e))
 }
 
 fn items(records: Vec<FileRecord>) -> ItemsResponse<FileInfo> {
@@ -241,7 +253,7 @@ async fn list(
     }
     let limit = req.page_size()?;
     let partition = req.partition()?;
-    let mut filter = wire::filter(req.filter);
+    let mut filter = wire::filter(req.filter)?;
     filter.partition = partition.map(|p| (p.count, p.index - 1));
     let after = match req.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(cursor::decode("id", c).map_err(Error::from)?),
@@ -280,7 +292,7 @@ async fn search(
         f.reject_unsupported().map_err(|e| e.within("filter"))?;
     }
     let limit = req.result_limit()?;
-    let mut filter = wire::filter(req.filter);
+    let mut filter = wire::filter(req.filter)?;
     filter.name_words = req
         .search
         .and_then(|s| s.name)
@@ -317,7 +329,10 @@ async fn aggregate(
     if let Some(f) = &req.filter {
         f.reject_unsupported().map_err(|e| e.within("filter"))?;
     }
-    let count = state.files().count(&app, &wire::filter(req.filter)).await?;
+    let count = state
+        .files()
+        .count(&app, &wire::filter(req.filter)?)
+        .await?;
     Ok(Json(ItemsResponse {
         items: vec![AggregateCount { count }],
         next_cursor: None,
@@ -353,6 +368,7 @@ async fn delete(
     let app = authenticate(&state, &project, &headers)?;
     let req: DeleteRequest = json(body).await?;
     req.validate()?;
+    no_duplicates(&req.items)?;
     let idents: Vec<Ident> = req.items.iter().map(wire::ident).collect();
     state
         .files()
@@ -392,7 +408,8 @@ async fn download_links(
     }))
 }
 
-fn part_limits(state: &AppState) -> PartLimits {
+/// The part limits of Cognite's multipart uploads.
+pub(super) fn part_limits(state: &AppState) -> PartLimits {
     PartLimits {
         min: state.min_part_size(),
         max: MAX_PART,

@@ -1,8 +1,8 @@
 //! Between Cognite's wire types (`stowage_protocol::cognite`) and the service's domain types.
 
 use stowage_protocol::cognite::{
-    FileChange, FileCreate, FileFilter, FileInfo, Identity, LabelFilter, LabelsPatch, ListPatch,
-    MapPatch, SetOrNull, TimeRange,
+    FieldError, FileChange, FileCreate, FileFilter, FileInfo, Identity, LabelFilter, LabelsPatch,
+    ListPatch, MapPatch, SetOrNull, TimeRange,
 };
 
 use crate::files::{self, NewFile, Patch, Update};
@@ -30,6 +30,7 @@ pub(super) fn new_file(c: FileCreate) -> NewFile {
         name: c.name,
         directory: c.directory,
         asset_ids_given: c.asset_ids.is_some(),
+        metadata_given: c.metadata.is_some(),
         fields: Fields {
             external_id: c.external_id,
             source: c.source,
@@ -96,10 +97,30 @@ fn span(r: Option<TimeRange>) -> Span {
 }
 
 /// The service's filter for a Cognite filter (already validated, unsupported parts refused).
-pub(super) fn filter(f: Option<FileFilter>) -> Filter {
+/// Filters by what Stowage does not hold (assets and data sets by externalId) are refused
+/// rather than ignored.
+pub(super) fn filter(f: Option<FileFilter>) -> Result<Filter, FieldError> {
     let Some(f) = f else {
-        return Filter::default();
+        return Ok(Filter::default());
     };
+    if f.asset_external_ids.is_some() {
+        return Err(FieldError::new(
+            "filter.assetExternalIds",
+            "is not supported: Stowage keeps asset ids, not assets; filter by assetIds",
+        ));
+    }
+    let mut data_set_ids = Vec::new();
+    for i in f.data_set_ids.as_deref().unwrap_or_default() {
+        match i {
+            Identity::Id(id) => data_set_ids.push(*id),
+            Identity::ExternalId(_) => {
+                return Err(FieldError::new(
+                    "filter.dataSetIds",
+                    "by externalId is not supported: Stowage keeps data set ids; give {id}",
+                ))
+            }
+        }
+    }
     let (labels_any, labels_all) = match f.labels {
         Some(LabelFilter::ContainsAny(l)) => {
             (l.into_iter().map(|l| l.external_id).collect(), vec![])
@@ -109,21 +130,13 @@ pub(super) fn filter(f: Option<FileFilter>) -> Filter {
         }
         None => (vec![], vec![]),
     };
-    Filter {
+    Ok(Filter {
         name: f.name,
         directory_prefix: f.directory_prefix,
         mime_type: f.mime_type,
         metadata: f.metadata.unwrap_or_default(),
         asset_ids_any: f.asset_ids.unwrap_or_default(),
-        data_set_ids: f
-            .data_set_ids
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|i| match i {
-                Identity::Id(id) => Some(*id),
-                Identity::ExternalId(_) => None,
-            })
-            .collect(),
+        data_set_ids,
         source: f.source,
         labels_any,
         labels_all,
@@ -135,7 +148,7 @@ pub(super) fn filter(f: Option<FileFilter>) -> Filter {
         source_created: span(f.source_created_time),
         source_modified: span(f.source_modified_time),
         ..Filter::default()
-    }
+    })
 }
 
 fn update<T>(v: Option<SetOrNull<T>>) -> Update<T> {
@@ -195,5 +208,6 @@ pub(super) fn patch(c: FileChange) -> Patch {
         source_modified_ms: update(c.source_modified_time),
         category: Update::Keep,
         tags: files::ListPatch::default(),
+        keep_path: false,
     }
 }

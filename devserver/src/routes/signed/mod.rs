@@ -252,7 +252,12 @@ async fn put_part(State(state): State<AppState>, req: Request) -> AppResult<Resp
         Err(body) => body,
     };
     let claimed = claimed(&parts.headers)?;
-    let limits = super::bkend::part_limits(&state);
+    // Cognite's parts (uploads to a record) are at most 4000 MiB; bkend's follow S3's 5 GiB.
+    let limits = if upload.record_id.is_some() {
+        super::cognite::part_limits(&state)
+    } else {
+        super::bkend::part_limits(&state)
+    };
     // Parts of a plan with a known size have an exact length; the others any length up to the
     // largest part (the service checks the smallest at completion).
     let bytes = if upload.size.is_some() {
