@@ -237,7 +237,11 @@ impl Catalog {
     }
 
     /// Records that a server started on this catalog (after the start-up checks passed).
+    /// Only a catalog not marked yet is written to, so a server restarts on a full disk.
     pub async fn mark_in_use(&self) -> AppResult<()> {
+        if self.info(IN_USE).await?.is_some() {
+            return Ok(());
+        }
         let now = crate::model::now_ms().to_string();
         self.claim_info(IN_USE, &now).await.map(|_| ())
     }

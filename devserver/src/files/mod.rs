@@ -98,7 +98,11 @@ impl Files {
                 committer,
             }),
         };
-        files.collect_garbage().await?;
+        // Garbage left by a crash is removed now if it can be; on a full disk (its rows cannot be
+        // forgotten yet) the collector tries again later, and the server starts all the same.
+        if let Err(e) = files.collect_garbage().await {
+            tracing::warn!(error = %e, "could not remove garbage blobs at start; will retry");
+        }
         Ok(files)
     }
 
