@@ -1,9 +1,11 @@
 //! Fills a data directory's catalog with many files at once, for the listing bench
 //! (`bench/listing.mjs`): one directory `/{dir}/` holding `--files` records named
-//! `f0000000.bin`, `f0000001.bin`, … (so path and name order are the order of creation), each
-//! owning its path and with no content yet, as a Cognite `POST /files` leaves a record before its
-//! upload. No blob is written, so a million files take seconds, not the hours of a million
-//! uploads; the server then starts on the directory as on any catalog without blobs.
+//! `f0000000.bin`, `f0000001.bin`, …, each owning its path and with no content yet, as a Cognite
+//! `POST /files` leaves a record before its upload. They are created in a shuffled order (unless
+//! `--in-order`), as a directory filled over time is, so that neighbours in name or path order
+//! are not neighbours on disk. No blob is written, so a million files take a minute or two, not
+//! the hours of a million uploads; the server then starts on the directory as on any catalog
+//! without blobs.
 //!
 //! ```sh
 //! cargo run -p stowage-devserver --release --example seed -- --data /tmp/d --files 100000
@@ -16,7 +18,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use rand::{Rng, SeedableRng};
-use stowage_devserver::catalog::{records, Catalog, Dialect, NewRecord};
+use stowage_devserver::catalog::{records, Catalog, Dialect, NewRecord, Tx};
 use stowage_devserver::error::AppResult;
 use stowage_devserver::model::{now_ms, Fields, MAX_ID};
 use stowage_devserver::Config;
@@ -46,6 +48,31 @@ struct Args {
     /// Seed of the random record ids, so that two catalogs of one size are alike.
     #[arg(long, default_value_t = 8)]
     seed: u64,
+    /// Create the files in name order (the default shuffles the order of creation).
+    #[arg(long)]
+    in_order: bool,
+}
+
+/// A multiplier prime to `n`: `i ↦ (a·i + n/3) mod n` is then a bijection of `0..n` that puts
+/// names created one after another far apart.
+fn multiplier(n: u64) -> u64 {
+    let gcd = |mut a: u64, mut b: u64| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    (0x9E37_79B9_u64..).find(|a| gcd(*a, n) == 1).unwrap_or(1)
+}
+
+/// The number in the name of the `i`-th file created of `n` (`a` from [`multiplier`], or 0 to
+/// create them in name order).
+fn name_index(i: u64, n: u64, a: u64) -> u64 {
+    if a == 0 {
+        return i;
+    }
+    let x = (u128::from(a) * u128::from(i) + u128::from(n / 3)) % u128::from(n);
+    u64::try_from(x).unwrap_or(i)
 }
 
 #[tokio::main]
@@ -77,6 +104,18 @@ fn record(id: i64, path: FilePath, is_dir: bool, now: i64) -> NewRecord {
     }
 }
 
+/// A transaction whose connection may cache 256 MiB of the database: inserts in shuffled order
+/// touch index pages all over it.
+async fn begin(catalog: &Catalog) -> AppResult<Tx> {
+    let mut tx = catalog.begin().await?;
+    if catalog.dialect() == Dialect::Sqlite {
+        sqlx::query("PRAGMA cache_size = -262144")
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(tx)
+}
+
 async fn seed(args: &Args) -> AppResult<()> {
     let started = Instant::now();
     std::fs::create_dir_all(&args.data)?;
@@ -85,7 +124,7 @@ async fn seed(args: &Args) -> AppResult<()> {
     let (catalog, _new) = Catalog::open(&config.database_url()).await?;
     let dir = FilePath::parse(&args.dir)?;
     let mut ids = rand::rngs::StdRng::seed_from_u64(args.seed);
-    let mut tx = catalog.begin().await?;
+    let mut tx = begin(&catalog).await?;
     records::insert(
         &mut tx,
         &args.app,
@@ -93,8 +132,13 @@ async fn seed(args: &Args) -> AppResult<()> {
     )
     .await?;
     let batch = args.batch.max(1);
+    let a = if args.in_order {
+        0
+    } else {
+        multiplier(args.files.max(1))
+    };
     for i in 0..args.files {
-        let path = dir.join(&format!("f{i:07}.bin"))?;
+        let path = dir.join(&format!("f{:07}.bin", name_index(i, args.files, a)))?;
         records::insert(
             &mut tx,
             &args.app,
@@ -103,7 +147,7 @@ async fn seed(args: &Args) -> AppResult<()> {
         .await?;
         if (i + 1) % batch == 0 {
             tx.commit().await?;
-            tx = catalog.begin().await?;
+            tx = begin(&catalog).await?;
         }
     }
     tx.commit().await?;

@@ -764,6 +764,11 @@ async fn crash_child(data: PathBuf) {
     let database = std::env::var(CRASH_CHILD_DB).ok().filter(|u| !u.is_empty());
     let config = with_database(&Config::for_data_dir(&data), database.clone());
     let api = Api::open(&config).await;
+    // Readers connect first: a new connection may need the lock this test is about to hold.
+    let reads = (0..8).map(|_| api.get("kept.txt"));
+    for reply in futures_util::future::join_all(reads).await {
+        assert_eq!(reply.status, 200, "kept.txt: {}", reply.describe());
+    }
     let _lock = hold_write_lock(&data, database.as_deref()).await;
     let upload = tokio::spawn(async move {
         api.upload("crashed.bin", &pseudo_random(CRASH_LEN, 9), false)
@@ -774,11 +779,18 @@ async fn crash_child(data: PathBuf) {
             .iter()
             .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() == CRASH_LEN as u64))
     };
-    wait_for("the upload's bytes on disk", 30, written).await;
+    wait_for("the upload's bytes on disk", 30, || {
+        written() || upload.is_finished()
+    })
+    .await;
     // Let the upload go as far as it can before its commit.
     tokio::time::sleep(Duration::from_millis(300)).await;
     if upload.is_finished() {
-        panic!("the upload ended before its commit: {:?}", upload.await);
+        let reply = upload.await.unwrap();
+        panic!(
+            "the upload did not wait for its commit: {}",
+            reply.describe()
+        );
     }
     println!("READY");
     loop {
@@ -829,7 +841,7 @@ async fn a_crash_between_bytes_and_commit_leaves_them_in_tmp_and_start_removes_t
     let ready = tokio::time::timeout(Duration::from_secs(60), ready).await;
     assert!(
         matches!(ready, Ok(true)),
-        "the crashing server never got its upload's bytes on disk"
+        "the crashing server never got its upload's bytes on disk (its output is above)"
     );
     child.kill().await.unwrap();
 

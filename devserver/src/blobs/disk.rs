@@ -19,6 +19,8 @@ use crate::error::{AppError, AppResult};
 const WRITE_BUFFER: usize = 256 * 1024;
 /// Read chunk of a download.
 const READ_CHUNK: usize = 256 * 1024;
+/// Most bytes kept free for deletes (see [`DiskBlobs::keep_headroom`]).
+const HEADROOM_MAX: u64 = 64 * 1024 * 1024;
 
 /// The local-disk blob store.
 #[derive(Debug, Clone)]
@@ -69,6 +71,33 @@ impl DiskBlobs {
         })
     }
 
+    /// Refuses new bytes once the filesystem is nearly full, so that what frees space (deletes,
+    /// which the database must record too) still commits: SQLite cannot record a delete on a
+    /// disk with no byte left. The headroom is 5% of the filesystem, at most 64 MiB.
+    async fn keep_headroom(&self) -> AppResult<()> {
+        let root = self.root.clone();
+        let (free, total) = tokio::task::spawn_blocking(move || {
+            rustix::fs::statvfs(&root).map(|s| {
+                let block = s.f_frsize.max(1);
+                (
+                    s.f_bavail.saturating_mul(block),
+                    s.f_blocks.saturating_mul(block),
+                )
+            })
+        })
+        .await
+        .map_err(io::Error::other)?
+        .map_err(io::Error::from)?;
+        let reserve = (total / 20).min(HEADROOM_MAX);
+        if free < reserve {
+            return Err(AppError::Io(io::Error::new(
+                io::ErrorKind::StorageFull,
+                format!("{free} bytes free, {reserve} kept for deletes"),
+            )));
+        }
+        Ok(())
+    }
+
     /// Where a published blob lives.
     fn published(&self, id: &str) -> PathBuf {
         self.root.join(id.get(..2).unwrap_or("00")).join(id)
@@ -115,6 +144,7 @@ impl DiskBlobs {
 #[async_trait]
 impl BlobStore for DiskBlobs {
     async fn put(&self, body: ByteStream<'_>, sha256: bool) -> AppResult<BlobPut> {
+        self.keep_headroom().await?;
         let id = new_id();
         let path = self.unpublished_path(&id);
         let guard = Unfinished(Some(path.clone()));
@@ -190,10 +220,19 @@ impl BlobStore for DiskBlobs {
     }
 
     async fn copy(&self, id: &str) -> io::Result<String> {
-        let from = self.locate(id).await.map_err(into_io)?;
         let new = new_id();
         let target = self.unpublished_path(&new);
-        if fs::hard_link(&from, &target).await.is_err() {
+        let mut from = self.locate(id).await.map_err(into_io)?;
+        let mut linked = fs::hard_link(&from, &target).await;
+        if linked
+            .as_ref()
+            .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+        {
+            // Published between the look and the link: link it at its new place.
+            from = self.locate(id).await.map_err(into_io)?;
+            linked = fs::hard_link(&from, &target).await;
+        }
+        if linked.is_err() {
             let guard = Unfinished(Some(target.clone()));
             fs::copy(&from, &target).await?;
             guard.done();
