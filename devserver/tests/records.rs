@@ -1844,6 +1844,8 @@ async fn backendless_cursor_pages_never_skip_or_repeat_while_files_come_and_go()
             .map(|u| u.strip_prefix("keys/").unwrap().to_owned())
             .collect();
         assert!(got.len() <= 7, "{path}: {a}");
+        // A page may be empty (what followed it went away): then no file is at the cursor.
+        let empty = got.is_empty();
         run.seen.extend(got);
         // Between pages: a file behind the cursor and one ahead of it appear, the next unseen
         // file and the one the cursor points at go.
@@ -1861,7 +1863,7 @@ async fn backendless_cursor_pages_never_skip_or_repeat_while_files_come_and_go()
             alive.remove(&next);
             run.deleted_unseen.insert(next);
         }
-        if let Some(last) = run.seen.last().cloned() {
+        if let Some(last) = run.seen.last().cloned().filter(|_| !empty) {
             let d = s.backendless(Method::DELETE, &format!("keys/{last}")).await;
             assert_eq!(d.status, StatusCode::OK, "{d}");
             alive.remove(&last);
@@ -1907,6 +1909,7 @@ async fn cognite_cursor_pages_never_skip_or_repeat_while_files_come_and_go() {
         assert_eq!(a.status, StatusCode::OK, "{body}: {a}");
         let got = ids(a.json["items"].as_array().unwrap());
         assert!(got.len() <= 7, "{a}");
+        let empty = got.is_empty();
         run.seen.extend(got);
         for side in ["new-a", "new-b"] {
             let id = s.create(&json!({"name": format!("{side}{page}")})).await["id"]
@@ -1921,7 +1924,7 @@ async fn cognite_cursor_pages_never_skip_or_repeat_while_files_come_and_go() {
             alive.remove(&next);
             run.deleted_unseen.insert(next);
         }
-        if let Some(last) = run.seen.last().copied() {
+        if let Some(last) = run.seen.last().copied().filter(|_| !empty) {
             gone.push(json!({"id": last}));
             alive.remove(&last);
             run.deleted_seen.insert(last);

@@ -31,6 +31,24 @@ pub struct NewRecord {
     pub content: Option<Content>,
 }
 
+impl NewRecord {
+    /// The record as it is once inserted.
+    #[must_use]
+    pub fn into_record(self) -> FileRecord {
+        FileRecord {
+            id: self.id,
+            path: self.path,
+            directory: self.directory,
+            name: self.name,
+            is_dir: self.is_dir,
+            fields: self.fields,
+            created_ms: self.now,
+            updated_ms: self.now,
+            content: self.content,
+        }
+    }
+}
+
 /// A change to a stored record's own columns.
 #[derive(Debug, Clone)]
 pub enum RecordChange<'a> {
@@ -143,7 +161,8 @@ pub async fn insert(tx: &mut Tx, app: &str, r: &NewRecord) -> AppResult<()> {
     .execute(tx.conn())
     .await;
     result.map_err(|e| conflict(e, &r.name, f.external_id.as_deref()))?;
-    write_terms(tx, app, r.id, f).await
+    // A new id has no terms yet: only add the ones it has.
+    add_terms(tx, app, r.id, f).await
 }
 
 /// Inserts a directory record unless its path is taken; a concurrent creation of the same
@@ -176,6 +195,11 @@ async fn write_terms(tx: &mut Tx, app: &str, id: i64, f: &Fields) -> AppResult<(
         .bind(id)
         .execute(tx.conn())
         .await?;
+    add_terms(tx, app, id, f).await
+}
+
+/// Adds the searchable values of a record.
+async fn add_terms(tx: &mut Tx, app: &str, id: i64, f: &Fields) -> AppResult<()> {
     let terms = f
         .metadata
         .iter()

@@ -1,7 +1,8 @@
 //! Group commit: uploads hand their written (not yet durable) blob to one committer task, which
 //! takes every upload waiting at that moment, makes all their blobs durable with one flush,
 //! records them all in one transaction (one WAL fsync), each under its own savepoint so that a
-//! refused upload (an existing file, say) does not undo the others, and then publishes them.
+//! refused upload (an existing file, say) does not undo the others. Each upload then publishes
+//! its own blob, in parallel with the others.
 //! No row is committed before its bytes are durable; the flushes are shared.
 
 use std::sync::Arc;
@@ -38,14 +39,6 @@ pub(super) enum Change {
     },
 }
 
-impl Change {
-    fn blob(&self) -> &str {
-        match self {
-            Self::AtPath { content, .. } | Self::OfRecord { content, .. } => &content.blob_id,
-        }
-    }
-}
-
 /// What a recorded change did: the record as it is now and the blob it replaced.
 #[derive(Debug)]
 pub(super) struct Applied {
@@ -73,7 +66,9 @@ impl Committer {
         Self { jobs }
     }
 
-    /// Records `change` once its blob is durable; the blob is published when this answers Ok.
+    /// Records `change` once its blob is durable. The caller publishes the blob when this
+    /// answers Ok (off the committer's path; readers find an unpublished blob too, and a crash
+    /// before the publish is settled at start).
     pub(super) async fn commit(&self, change: Change) -> AppResult<Applied> {
         let (reply, answer) = oneshot::channel();
         let gone = || AppError::Io(std::io::Error::other("the committer stopped"));
@@ -128,16 +123,6 @@ async fn commit_batch(
     }
     if let Err(e) = tx.commit().await {
         return fail_all(e);
-    }
-    let published: Vec<String> = batch
-        .iter()
-        .zip(&results)
-        .filter(|(_, r)| r.is_ok())
-        .map(|(j, _)| j.change.blob().to_owned())
-        .collect();
-    if let Err(e) = blobs.publish(&published).await {
-        // The rows are committed and the bytes durable; the start-up check publishes them.
-        tracing::error!(error = %e, "publishing committed blobs failed");
     }
     results
 }

@@ -123,11 +123,8 @@ pub(super) async fn commit_at_path(
                 content: Some(content.clone()),
             };
             records::insert(tx, app, &new).await?;
-            let record = records::by_id(tx.conn(), app, new.id)
-                .await?
-                .ok_or_else(ApiError::internal)?;
             Ok(Applied {
-                record,
+                record: new.into_record(),
                 replaced: None,
             })
         }
@@ -205,6 +202,10 @@ impl Files {
         };
         match self.inner.committer.commit(change).await {
             Ok(applied) => {
+                if let Err(e) = self.blobs().publish(std::slice::from_ref(&blob.id)).await {
+                    // Committed and durable: the start-up check publishes it.
+                    tracing::error!(blob = blob.id, error = %e, "publishing a committed blob failed");
+                }
                 if let Some(old) = applied.replaced {
                     self.drop_blobs(&[old]).await;
                 }

@@ -264,6 +264,10 @@ impl Files {
         };
         match self.inner.committer.commit(change).await {
             Ok(applied) => {
+                if let Err(e) = self.blobs().publish(std::slice::from_ref(&blob.id)).await {
+                    // Committed and durable: the start-up check publishes it.
+                    tracing::error!(blob = blob.id, error = %e, "publishing a committed blob failed");
+                }
                 if let Some(old) = applied.replaced {
                     self.drop_blobs(&[old]).await;
                 }
