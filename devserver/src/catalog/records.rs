@@ -83,6 +83,22 @@ pub async fn by_path(
     Ok(row.map(Into::into))
 }
 
+/// The id of the record that owns `path` and whether it is a directory: the light lookup of
+/// the upload path, which decodes no fields.
+pub async fn kind_at(
+    conn: &mut AnyConnection,
+    app: &str,
+    path: &FilePath,
+) -> AppResult<Option<(i64, bool)>> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT id, is_dir FROM records WHERE app_id = $1 AND path = $2")
+            .bind(app)
+            .bind(path.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(id, dir)| (id, dir != 0)))
+}
+
 /// The record with this id.
 pub async fn by_id(conn: &mut AnyConnection, app: &str, id: i64) -> AppResult<Option<FileRecord>> {
     let row: Option<Row> = sqlx::query_as(&select("app_id = $1 AND id = $2"))

@@ -82,13 +82,13 @@ pub(super) async fn ensure_dirs(
     now: i64,
 ) -> AppResult<()> {
     for dir in dirs {
-        let mut found = records::by_path(tx.conn(), app, dir).await?;
+        let mut found = records::kind_at(tx.conn(), app, dir).await?;
         if found.is_none() {
             records::insert_dir(tx, app, &dir_record(dir, now)).await?;
-            found = records::by_path(tx.conn(), app, dir).await?;
+            found = records::kind_at(tx.conn(), app, dir).await?;
         }
         match found {
-            Some(r) if r.is_dir => {}
+            Some((_, true)) => {}
             Some(_) => return Err(not_a_directory(dir)),
             None => return Err(ApiError::internal().into()),
         }
@@ -107,7 +107,7 @@ pub(super) async fn commit_at_path(
     now: i64,
 ) -> AppResult<Applied> {
     ensure_dirs(tx, app, &path.ancestors(), now).await?;
-    match records::by_path(tx.conn(), app, path).await? {
+    match records::kind_at(tx.conn(), app, path).await? {
         None => {
             let new = NewRecord {
                 id: new_record_id(),
@@ -128,9 +128,9 @@ pub(super) async fn commit_at_path(
                 replaced: None,
             })
         }
-        Some(old) if overwrite && !old.is_dir => {
-            let replaced = records::set_content(tx, app, old.id, content, Some(mime_type)).await?;
-            let record = records::by_id(tx.conn(), app, old.id)
+        Some((id, false)) if overwrite => {
+            let replaced = records::set_content(tx, app, id, content, Some(mime_type)).await?;
+            let record = records::by_id(tx.conn(), app, id)
                 .await?
                 .ok_or_else(ApiError::internal)?;
             Ok(Applied { record, replaced })
@@ -151,14 +151,14 @@ impl Files {
         not_root(path, "overwritten by a file")?;
         reserved(path)?;
         let mut conn = self.catalog().read().await?;
-        if let Some(e) = records::by_path(&mut conn, app, path).await? {
-            if e.is_dir || !overwrite {
+        if let Some((_, is_dir)) = records::kind_at(&mut conn, app, path).await? {
+            if is_dir || !overwrite {
                 return Err(ApiError::already_exists(path.name()).into());
             }
         }
         for dir in path.ancestors() {
-            match records::by_path(&mut conn, app, &dir).await? {
-                Some(e) if !e.is_dir => return Err(not_a_directory(&dir)),
+            match records::kind_at(&mut conn, app, &dir).await? {
+                Some((_, false)) => return Err(not_a_directory(&dir)),
                 Some(_) => {}
                 None => break,
             }
