@@ -12,8 +12,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing'];
+const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing', 'paging'];
 const TARGETS = ['upload-vs-fetch', 'multipart-c4-crc32c', 'wasm-heap', 'rss-64-uploads', 'small-uploads', 'large-upload', 'listing-flat'];
+/** Targets of a part added later: required only of a run that has that part. */
+const PART_TARGETS = { paging: ['paging-cursor', 'paging-offset'] };
+const LISTINGS = ['backendless-offset', 'backendless-cursor', 'cognite', 'bkend'];
+const POSITIONS = ['first', 'middle', 'last'];
 const VARIANTS = [
   'fetch',
   'xhr',
@@ -96,6 +100,34 @@ function checkListing(l) {
   positive('server.listing.growth', l.growth);
 }
 
+function checkPaging(p) {
+  if (!p) return fail('server.paging', 'missing');
+  if (nonEmptyArray('server.paging.catalogs', p.catalogs)) {
+    p.catalogs.forEach((c, i) => {
+      for (const key of ['count', 'seedMs', 'seededPerSec', 'catalogBytes']) positive(`server.paging.catalogs[${i}].${key}`, c[key]);
+    });
+    if (nonEmptyArray('server.paging.rows', p.rows)) {
+      for (const listing of LISTINGS) {
+        for (const c of p.catalogs) {
+          for (const position of POSITIONS) {
+            const at = `server.paging.rows (${listing} ${c.count} ${position})`;
+            const r = p.rows.find((x) => x.listing === listing && x.count === c.count && x.position === position);
+            if (!r) {
+              fail(at, 'missing');
+              continue;
+            }
+            for (const key of ['medianMs', 'p95Ms', 'ratioToSmallestFirst']) positive(`${at}.${key}`, r[key]);
+            if (nonEmptyArray(`${at}.runs`, r.runs)) r.runs.forEach((ms, j) => positive(`${at}.runs[${j}]`, ms));
+          }
+        }
+      }
+    }
+  }
+  positive('server.paging.pageSize', p.pageSize);
+  positive('server.paging.growthCursor.ratio', p.growthCursor?.ratio);
+  positive('server.paging.growthOffset.ratio', p.growthOffset?.ratio);
+}
+
 let results;
 try {
   results = JSON.parse(readFileSync(file, 'utf8'));
@@ -120,10 +152,13 @@ if (parts.includes('checksums')) checkChecksums(results.browser?.checksums);
 if (parts.includes('scaling')) checkScaling(results.browser?.scaling);
 if (parts.includes('server')) checkServer(results.server ?? {});
 if (parts.includes('listing')) checkListing(results.server?.listing);
+if (parts.includes('paging')) checkPaging(results.server?.paging);
 
-const full = !results.quick && PARTS.every((p) => parts.includes(p));
+// A full run measures every part; one from before a part existed lacks only that part.
+const full = !results.quick && PARTS.filter((p) => !PART_TARGETS[p]).every((p) => parts.includes(p));
 if (nonEmptyArray('targets', results.targets)) {
-  for (const id of TARGETS) {
+  const required = [...TARGETS, ...Object.entries(PART_TARGETS).flatMap(([part, ids]) => (parts.includes(part) ? ids : []))];
+  for (const id of required) {
     const t = results.targets.find((x) => x.id === id);
     if (!t) {
       fail('targets', `no target ${id}`);

@@ -1,7 +1,10 @@
-// Turns the figures into the targets of issue 5 (PASS or MISS) and the table printed on
+// Turns the figures into the targets of issues 5 and 8 (PASS or MISS) and the table printed on
 // stdout and kept in docs/benchmarks.md.
 
 import { GIB, MIB, sizeLabel } from './measure.mjs';
+
+/** The page positions of the listings at scale (bench/listing.mjs). */
+const POSITIONS = ['first', 'middle', 'last'];
 
 const mib = (bytes) => (Number.isFinite(bytes) ? `${(bytes / MIB).toFixed(1)} MiB` : 'n/a');
 const fixed = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
@@ -101,6 +104,29 @@ export function targets(results) {
     listing ? `${fixed(listing.growth, 2)}× (${listing.growthAt} page)` : 'not measured',
     listing && listing.growth <= 2,
     listing && listing.largestCount >= 100_000,
+  );
+
+  // Issue 8: page time flat from 1k to 1M files, by cursor in every listing, and by offset.
+  const paging = results.server?.paging;
+  const range = paging ? `${paging.smallestCount} → ${paging.largestCount}` : '1k → 1M';
+  const growth = (g) => (g ? `${fixed(g.ratio, 2)}× (${g.listing} ${g.position} page)` : 'not measured');
+  add(
+    'paging-cursor',
+    `listing page time by cursor, ${range} files (worst listing and page)`,
+    '≤ 1.5×',
+    paging?.growthCursor.ratio,
+    growth(paging?.growthCursor),
+    paging && paging.growthCursor.ratio <= 1.5,
+    paging && paging.largestCount >= 1_000_000,
+  );
+  add(
+    'paging-offset',
+    `Backendless page time by offset, ${range} files (worst page)`,
+    '≤ 1.5×',
+    paging?.growthOffset.ratio,
+    growth(paging?.growthOffset),
+    paging && paging.growthOffset.ratio <= 1.5,
+    paging && paging.largestCount >= 1_000_000,
   );
   return out;
 }
@@ -233,8 +259,36 @@ export function render(results) {
     );
   }
 
+  if (s?.paging) {
+    const p = s.paging;
+    const cell = (listing, count, position) => p.rows.find((r) => r.listing === listing && r.count === count && r.position === position);
+    const rows = [];
+    for (const l of p.listings) {
+      for (const c of p.catalogs) {
+        rows.push([
+          l.label,
+          c.count,
+          ...POSITIONS.flatMap((position) => {
+            const r = cell(l.id, c.count, position);
+            return [fixed(r?.medianMs, 2), fixed(r?.p95Ms, 2), `${fixed(r?.ratioToSmallestFirst, 2)}×`];
+          }),
+        ]);
+      }
+    }
+    const seeded = p.catalogs.map((c) => `${c.count} in ${fixed(c.seedMs / 1000)} s (${mib(c.catalogBytes)})`).join(', ');
+    parts.push(
+      `Listings at scale (${p.seededWith}; ${p.pageSize} per page; median and p95 ms of ${p.rounds} rounds; ` +
+        `× = paired ratio to the ${p.smallestCount}-file first page of the same listing)\n` +
+        `seeded: ${seeded}\n` +
+        table(
+          [['listing', 'l'], ['files', 'r'], ...POSITIONS.flatMap((position) => [[position, 'r'], ['p95', 'r'], ['×', 'r']])],
+          rows,
+        ),
+    );
+  }
+
   parts.push(
-    'Targets (issue 5)\n' +
+    'Targets (issues 5 and 8)\n' +
       table(
         [['target', 'l'], ['goal', 'l'], ['measured', 'l'], ['', 'l']],
         results.targets.map((t) => [t.label, t.goal, t.display, t.status]),

@@ -7,7 +7,7 @@
 //                                      bench/artifacts/results-quick.json; check it with
 //                                      `node bench/check-results.mjs --quick`
 //   flags: --no-build (use the built www/pkg and release server as they are),
-//          --only transfers,checksums,scaling,server,listing (writes bench/artifacts/results-only.json),
+//          --only transfers,checksums,scaling,server,listing,paging (writes bench/artifacts/results-only.json),
 //          --out FILE (where the JSON goes)
 
 import { spawn } from 'node:child_process';
@@ -18,11 +18,12 @@ import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_BIN, ROOT, startServer } from '../tests/server.mjs';
 import { BenchPage, checksums, fileName, launchChromium, scaling, transfers } from './browser.mjs';
+import { DEFAULT_SEEDER, ensureSeeder, paging, snapshotSeeder } from './listing.mjs';
 import { ensureOha, largeTransfers, listing, mediumUploads, multipartServer, serialCommits, smallUploads } from './load.mjs';
 import { GIB, KIB, MIB, RssMonitor, fingerprint, machine, makeFile, pressure, run, sleep } from './measure.mjs';
 import { render, targets } from './report.mjs';
 
-const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing'];
+const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing', 'paging'];
 
 const { values: flags } = parseArgs({
   options: {
@@ -58,6 +59,8 @@ const PLAN = QUICK
       commits: 200,
       listingCounts: [1000],
       listingRuns: 3,
+      pagingCounts: [1000, 10_000],
+      pagingRounds: 5,
     }
   : {
       transferSizes: [MIB, 64 * MIB, GIB],
@@ -73,6 +76,8 @@ const PLAN = QUICK
       commits: 1000,
       listingCounts: [1000, 10_000, 100_000],
       listingRuns: 5,
+      pagingCounts: [1000, 100_000, 1_000_000],
+      pagingRounds: 100,
     };
 
 const OUT = flags.out ?? (only ? 'bench/artifacts/results-only.json' : QUICK ? 'bench/artifacts/results-quick.json' : 'bench/results.json');
@@ -94,19 +99,20 @@ async function step(command, args) {
 
 /**
  * The builds the run measures, copied once into `workDir`: the release devserver, and a www
- * directory with the bench page as index.html next to the built pkg/. Other work that rebuilds
- * www/pkg or the server during the run then cannot change (or, half-written, break) them, and
- * both halves of the bench run the same server.
+ * directory with the bench page as index.html next to the built pkg/ (when `withPkg`: only the
+ * browser half needs it). Other work that rebuilds www/pkg or the server during the run then
+ * cannot change (or, half-written, break) them, and both halves of the bench run the same server.
  */
-async function takeSnapshot(workDir) {
+async function takeSnapshot(workDir, withPkg) {
   const pkg = join(ROOT, 'www', 'pkg');
   const www = join(workDir, 'www');
+  mkdirSync(www, { recursive: true });
   // A build in progress elsewhere may be halfway through writing pkg/ (a new stowage.js next
   // to the old module breaks the page): copy only a pkg/ untouched for 5 s before and during
   // the copy, holding a valid module.
   const state = () => readdirSync(pkg).map((f) => `${f}:${statSync(join(pkg, f)).mtimeMs}`).join();
   const settled = () => readdirSync(pkg).every((f) => Date.now() - statSync(join(pkg, f)).mtimeMs > 5000);
-  for (let tries = 1; ; tries += 1) {
+  for (let tries = 1; withPkg; tries += 1) {
     const before = state();
     if (settled()) {
       rmSync(www, { recursive: true, force: true });
@@ -250,13 +256,20 @@ async function main() {
   };
   const busy = results.machine.loadAverageAtStart[0];
   if (busy > results.machine.cores / 2) log(`WARNING: load average ${busy} on ${results.machine.cores} cores: other work will skew the figures`);
+  // The listing part seeds its catalogs with the devserver's `seed` example, which
+  // `npm run build` does not build.
+  const seeder = wants('paging') ? await ensureSeeder({ build: !flags['no-build'], log }) : null;
   await using(workDir, (dir) => rm(dir, { recursive: true, force: true }), async () => {
-    const builds = await takeSnapshot(workDir);
-    results.builds = {
-      devserver: fingerprint(DEFAULT_BIN, builds.bin),
-      wasm: fingerprint(join(ROOT, 'www', 'pkg', 'stowage_bg.wasm'), join(builds.www, 'pkg', 'stowage_bg.wasm')),
-    };
-    const sizes = [...new Set([...PLAN.transferSizes, PLAN.checksumSize, ...PLAN.scalingSizes, ...PLAN.largeSizes])];
+    const browser = ['transfers', 'checksums', 'scaling'].some(wants);
+    const builds = await takeSnapshot(workDir, browser);
+    results.builds = { devserver: fingerprint(DEFAULT_BIN, builds.bin) };
+    if (browser) results.builds.wasm = fingerprint(join(ROOT, 'www', 'pkg', 'stowage_bg.wasm'), join(builds.www, 'pkg', 'stowage_bg.wasm'));
+    if (seeder) {
+      builds.seeder = snapshotSeeder(seeder, workDir);
+      results.builds.seeder = fingerprint(DEFAULT_SEEDER, builds.seeder);
+    }
+    // The large test files are for the browser half and the server's large transfers only.
+    const sizes = browser || wants('server') ? [...new Set([...PLAN.transferSizes, PLAN.checksumSize, ...PLAN.scalingSizes, ...PLAN.largeSizes])] : [];
     const made = performance.now();
     const files = [];
     for (const size of sizes.sort((a, b) => a - b)) {
@@ -267,9 +280,22 @@ async function main() {
     await makeFile(join(workDir, 'body-4k.bin'), 4 * KIB);
     await makeFile(join(workDir, 'body-1m.bin'), MIB);
     await writeFile(join(workDir, 'empty.bin'), '');
-    log(`test files (${sizes.map((s) => s / MIB).join(', ')} MiB) written in ${((performance.now() - made) / 1000).toFixed(1)} s under ${workDir}`);
-    if (['transfers', 'checksums', 'scaling'].some(wants)) await browserHalf(builds, files, results);
+    log(`test files (${sizes.length ? `${sizes.map((s) => s / MIB).join(', ')} MiB, ` : ''}oha's bodies) written in ${((performance.now() - made) / 1000).toFixed(1)} s under ${workDir}`);
+    if (browser) await browserHalf(builds, files, results);
     if (['server', 'listing'].some(wants)) await serverHalf(builds, workDir, results);
+    if (wants('paging')) {
+      log(`paging: ${PLAN.pagingCounts.join(', ')} files, ${PLAN.pagingRounds} rounds`);
+      results.server.paging = await paging({
+        bin: builds.bin,
+        www: builds.www,
+        seeder: builds.seeder,
+        workDir,
+        counts: PLAN.pagingCounts,
+        rounds: PLAN.pagingRounds,
+        artifacts: ARTIFACTS,
+        log,
+      });
+    }
   });
   results.machine.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
   results.machine.pressureAtEnd = pressure();
