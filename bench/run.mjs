@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_BIN, ROOT, startServer } from '../tests/server.mjs';
 import { BenchPage, checksums, fileName, launchChromium, scaling, transfers } from './browser.mjs';
@@ -303,7 +303,7 @@ async function main() {
   results.targets = targets(results);
   const text = render(results);
   console.log(text);
-  const out = join(ROOT, OUT);
+  const out = resolve(ROOT, OUT);
   mkdirSync(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
   log(`results written to ${relative(ROOT, out)}`);
