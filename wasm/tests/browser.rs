@@ -342,13 +342,23 @@ async fn progress_calls_are_spaced_in_every_engine() {
     let calls = calls.borrow();
     let total = (parts * MIB) as f64;
     assert_eq!(calls.last().map(|c| c.1), Some(total), "{calls:?}");
-    for pair in calls.windows(2) {
-        let ((t0, _), (t1, loaded)) = (pair[0], pair[1]);
-        // 45: the callback runs a moment after the library read the clock.
+    // The library spaces its reports by its own clock (50 ms); the callback runs a moment after
+    // it read that clock, later still on a loaded machine. So each gap seen here may come in a
+    // little short, but never near the few ms between unthrottled browser progress events, and
+    // on average the gaps keep the interval.
+    let gaps: Vec<f64> = calls
+        .windows(2)
+        .filter(|pair| pair[1].1 < total)
+        .map(|pair| pair[1].0 - pair[0].0)
+        .collect();
+    for gap in &gaps {
+        assert!(*gap >= 25.0, "two reports {gap} ms apart: {calls:?}");
+    }
+    if !gaps.is_empty() {
+        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
         assert!(
-            loaded == total || t1 - t0 >= 45.0,
-            "two reports {} ms apart: {calls:?}",
-            t1 - t0
+            mean >= 45.0,
+            "reports {mean} ms apart on average: {calls:?}"
         );
     }
 }
