@@ -39,6 +39,15 @@ pub(super) enum Change {
     },
 }
 
+impl Change {
+    /// The new content's blob.
+    pub(super) fn blob(&self) -> &str {
+        match self {
+            Self::AtPath { content, .. } | Self::OfRecord { content, .. } => &content.blob_id,
+        }
+    }
+}
+
 /// What a recorded change did: the record as it is now and the blob it replaced.
 #[derive(Debug)]
 pub(super) struct Applied {

@@ -141,6 +141,48 @@ impl Files {
         }
     }
 
+    /// Streams a body into a new blob; a body of another length than `expected` is refused
+    /// and leaves nothing. Answers the content it makes.
+    async fn stream_in(
+        &self,
+        body: crate::blobs::ByteStream<'_>,
+        expected: Option<u64>,
+    ) -> AppResult<crate::model::Content> {
+        let blob = self.blobs().put(body, false).await?;
+        if let Some(expected) = expected.filter(|n| *n != blob.size) {
+            self.blobs().delete(&blob.id).await?;
+            return Err(paths::size_mismatch("The body", expected, blob.size));
+        }
+        Ok(crate::model::Content {
+            etag: crate::model::etag(blob.size, blob.crc32c),
+            blob_id: blob.id,
+            size: blob.size,
+            uploaded_ms: crate::model::now_ms(),
+        })
+    }
+
+    /// Records new content through the group commit, then publishes its blob and drops the
+    /// one it replaced; a refused change removes the new blob.
+    async fn commit_content(&self, change: commit::Change) -> AppResult<FileRecord> {
+        let blob = change.blob().to_owned();
+        match self.inner.committer.commit(change).await {
+            Ok(applied) => {
+                if let Err(e) = self.blobs().publish(std::slice::from_ref(&blob)).await {
+                    // Committed and durable: the start-up check publishes it.
+                    tracing::error!(blob, error = %e, "publishing a committed blob failed");
+                }
+                if let Some(old) = applied.replaced {
+                    self.drop_blobs(&[old]).await;
+                }
+                Ok(applied.record)
+            }
+            Err(e) => {
+                self.blobs().delete(&blob).await?;
+                Err(e)
+            }
+        }
+    }
+
     /// The record with this id.
     pub async fn get(&self, app: &str, id: i64) -> AppResult<Option<FileRecord>> {
         let mut conn = self.catalog().read().await?;

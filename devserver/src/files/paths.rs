@@ -11,7 +11,7 @@ use super::{new_record_id, Files};
 use crate::blobs::ByteStream;
 use crate::catalog::{self, records, NewRecord, Tx};
 use crate::error::{AppError, AppResult};
-use crate::model::{directory_of, etag, now_ms, Content, Fields, FileRecord};
+use crate::model::{directory_of, now_ms, Content, Fields, FileRecord};
 
 /// How content is stored.
 #[derive(Debug, Clone, Default)]
@@ -182,17 +182,7 @@ impl Files {
             mime_type: Some(options.mime_type.clone()),
             ..Fields::default()
         })?;
-        let blob = self.blobs().put(body, false).await?;
-        if let Some(expected) = options.expected_len.filter(|n| *n != blob.size) {
-            self.blobs().delete(&blob.id).await?;
-            return Err(size_mismatch("The body", expected, blob.size));
-        }
-        let content = Content {
-            etag: etag(blob.size, blob.crc32c),
-            blob_id: blob.id.clone(),
-            size: blob.size,
-            uploaded_ms: now_ms(),
-        };
+        let content = self.stream_in(body, options.expected_len).await?;
         let change = Change::AtPath {
             app: app.to_owned(),
             path: path.clone(),
@@ -200,22 +190,7 @@ impl Files {
             mime_type: options.mime_type,
             overwrite: options.overwrite,
         };
-        match self.inner.committer.commit(change).await {
-            Ok(applied) => {
-                if let Err(e) = self.blobs().publish(std::slice::from_ref(&blob.id)).await {
-                    // Committed and durable: the start-up check publishes it.
-                    tracing::error!(blob = blob.id, error = %e, "publishing a committed blob failed");
-                }
-                if let Some(old) = applied.replaced {
-                    self.drop_blobs(&[old]).await;
-                }
-                Ok(applied.record)
-            }
-            Err(e) => {
-                self.blobs().delete(&blob.id).await?;
-                Err(e)
-            }
-        }
+        self.commit_content(change).await
     }
 
     /// Creates a directory and its missing parents. An existing entry is `AlreadyExists`.

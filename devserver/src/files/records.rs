@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use stowage_protocol::FilePath;
 
 use super::commit::Change;
-use super::paths::{ensure_dirs, size_mismatch, PutOptions};
+use super::paths::{ensure_dirs, PutOptions};
 use super::validate::{check_directory, check_fields, check_name};
 use super::{new_record_id, Files};
 use crate::blobs::ByteStream;
 use crate::catalog::{self, records, NewRecord, RecordChange, Tx};
 use crate::error::{AppError, AppResult};
-use crate::model::{etag, now_ms, Content, Fields, FileRecord, Ident};
+use crate::model::{now_ms, Fields, FileRecord, Ident};
 
 /// A record to create.
 #[derive(Debug, Clone, Default)]
@@ -244,40 +244,16 @@ impl Files {
         if record.is_dir {
             return Err(stowage_protocol::ApiError::not_found().into());
         }
-        let blob = self.blobs().put(body, false).await?;
-        if let Some(expected) = options.expected_len.filter(|n| *n != blob.size) {
-            self.blobs().delete(&blob.id).await?;
-            return Err(size_mismatch("The body", expected, blob.size));
-        }
+        let content = self.stream_in(body, options.expected_len).await?;
         let change = Change::OfRecord {
             app: app.to_owned(),
             id,
-            content: Content {
-                etag: etag(blob.size, blob.crc32c),
-                blob_id: blob.id.clone(),
-                size: blob.size,
-                uploaded_ms: now_ms(),
-            },
+            content,
             // The type the record was given stays; an upload only fills in a missing one.
             mime_type: (record.fields.mime_type.is_none() && !options.mime_type.is_empty())
                 .then_some(options.mime_type),
         };
-        match self.inner.committer.commit(change).await {
-            Ok(applied) => {
-                if let Err(e) = self.blobs().publish(std::slice::from_ref(&blob.id)).await {
-                    // Committed and durable: the start-up check publishes it.
-                    tracing::error!(blob = blob.id, error = %e, "publishing a committed blob failed");
-                }
-                if let Some(old) = applied.replaced {
-                    self.drop_blobs(&[old]).await;
-                }
-                Ok(applied.record)
-            }
-            Err(e) => {
-                self.blobs().delete(&blob.id).await?;
-                Err(e)
-            }
-        }
+        self.commit_content(change).await
     }
 
     /// The records `idents` name, in order (directories are not records here). Unknown ones
