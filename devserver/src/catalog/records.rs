@@ -123,6 +123,36 @@ pub async fn by_external_id(
     Ok(row.map(Into::into))
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the client fields in the order both `insert` and `change` name their columns:
+/// externalId, source, mimeType, metadata, assetIds, dataSetId, securityCategories, labels,
+/// geoLocation, sourceCreated, sourceModified, category, tags.
+fn bind_fields<'q>(q: AnyQuery<'q>, f: &Fields) -> AnyQuery<'q> {
+    q.bind(f.external_id.clone())
+        .bind(f.source.clone())
+        .bind(f.mime_type.clone())
+        .bind(to_json(&f.metadata))
+        .bind(to_json(&f.asset_ids))
+        .bind(f.data_set_id)
+        .bind(to_json(&f.security_categories))
+        .bind(to_json(&f.labels))
+        .bind(f.geo_location.as_ref().map(to_json))
+        .bind(f.source_created_ms)
+        .bind(f.source_modified_ms)
+        .bind(f.category.clone())
+        .bind(to_json(&f.tags))
+}
+
+/// Calls a function on a value in a method chain.
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+
+impl<'q> Pipe for AnyQuery<'q> {}
+
 /// A unique violation, told apart by the column it is on.
 fn conflict(e: sqlx::Error, name: &str, external_id: Option<&str>) -> AppError {
     match &e {
@@ -156,19 +186,7 @@ pub async fn insert(tx: &mut Tx, app: &str, r: &NewRecord) -> AppResult<()> {
     .bind(r.directory.clone())
     .bind(&r.name)
     .bind(i64::from(r.is_dir))
-    .bind(f.external_id.clone())
-    .bind(f.source.clone())
-    .bind(f.mime_type.clone())
-    .bind(to_json(&f.metadata))
-    .bind(to_json(&f.asset_ids))
-    .bind(f.data_set_id)
-    .bind(to_json(&f.security_categories))
-    .bind(to_json(&f.labels))
-    .bind(f.geo_location.as_ref().map(to_json))
-    .bind(f.source_created_ms)
-    .bind(f.source_modified_ms)
-    .bind(f.category.clone())
-    .bind(to_json(&f.tags))
+    .pipe(|q| bind_fields(q, f))
     .bind(r.now)
     .bind(content.map(|c| c.blob_id.clone()))
     .bind(content.map_or(0, |c| i64::try_from(c.size).unwrap_or(i64::MAX)))
@@ -261,19 +279,7 @@ pub async fn change(
             )
             .bind(app)
             .bind(id)
-            .bind(f.external_id.clone())
-            .bind(f.source.clone())
-            .bind(f.mime_type.clone())
-            .bind(to_json(&f.metadata))
-            .bind(to_json(&f.asset_ids))
-            .bind(f.data_set_id)
-            .bind(to_json(&f.security_categories))
-            .bind(to_json(&f.labels))
-            .bind(f.geo_location.as_ref().map(to_json))
-            .bind(f.source_created_ms)
-            .bind(f.source_modified_ms)
-            .bind(f.category.clone())
-            .bind(to_json(&f.tags))
+            .pipe(|q| bind_fields(q, f))
             .bind(now)
             .execute(tx.conn())
             .await
