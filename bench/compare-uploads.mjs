@@ -6,6 +6,7 @@
 //
 //   node bench/compare-uploads.mjs --a OLD_BIN --b NEW_BIN [--rounds 6] [--seconds 10] [--out FILE]
 
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -49,7 +50,9 @@ async function main() {
         const copy = join(workDir, `devserver-${k}`);
         copyFileSync(flags[k], copy);
         chmodSync(copy, 0o755);
-        return [k, { ...fingerprint(flags[k], copy), bin: copy }];
+        // A build from before access control takes no admin keys (tests/server.mjs `legacy`).
+        const help = spawnSync(copy, ['--help'], { encoding: 'utf8' }).stdout ?? '';
+        return [k, { ...fingerprint(flags[k], copy), bin: copy, legacy: !help.includes('--admin-key') }];
       }),
     );
     await makeFile(join(workDir, 'body-4k.bin'), 4 * KIB);
@@ -62,7 +65,7 @@ async function main() {
     const m = await machine({ root: ROOT });
     for (let round = 0; round < rounds; round += 1) {
       for (const k of round % 2 === 0 ? ['a', 'b'] : ['b', 'a']) {
-        const server = await startServer({ bin: builds[k].bin, www, logFile: join(artifacts, `devserver-compare-${k}.log`) });
+        const server = await startServer({ bin: builds[k].bin, www, legacy: builds[k].legacy, logFile: join(artifacts, `devserver-compare-${k}.log`) });
         const rss = new RssMonitor(server.child.pid);
         try {
           const cpuBefore = cpuSeconds(server.child.pid);

@@ -6,15 +6,19 @@
 #                             (`npm test`, which runs the browser tests in all three engines)
 #   scripts/setup.sh --postgres  also Debian's postgresql, unless initdb is already there
 #                             (`npm test` runs the server's tests against a throwaway cluster too)
+#   scripts/setup.sh --garage    also Garage 2.5.0 (an S3-compatible object store) with cargo install,
+#                             unless garage is already there (it compiles for about 13 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -n1)
 want_all=0
 want_postgres=0
+want_garage=0
 for arg in "$@"; do
   [ "$arg" = "--all" ] && want_all=1
   [ "$arg" = "--postgres" ] && want_postgres=1
+  [ "$arg" = "--garage" ] && want_garage=1
 done
 
 say() { echo "[setup] $*" >&2; }
@@ -58,7 +62,15 @@ if [ $want_postgres = 1 ]; then
     apt_install postgresql
   fi
 fi
-if [ ! -d node_modules/playwright-core ]; then
+if [ $want_garage = 1 ]; then
+  # tests/garage.mjs looks in the same places.
+  if ! command -v garage >/dev/null && [ ! -x "$HOME/.cargo/bin/garage" ]; then
+    say "cargo install garage 2.5.0 (about 13 minutes on 2 cores)"
+    cargo install -q garage --locked --version 2.5.0
+  fi
+fi
+# Every package the tests import; a checkout that predates one of them installs again.
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@cognite/sdk ] || [ ! -d node_modules/backendless ]; then
   say "npm install"; npm install --no-audit --no-fund --loglevel=error
 fi
 say "ready"

@@ -4,8 +4,8 @@
 // WebKitGTK, which Playwright cannot drive without its own patched builds; see docs/browsers.md).
 // Adding an engine is one entry here; `npm test -- --browser NAME` then runs both suites in it.
 
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, statfsSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 /** Flags that let Chromium run as root in a container with no network but the registries. */
@@ -18,6 +18,36 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
+
+const MIB = 1024 * 1024;
+
+/**
+ * A fresh scratch directory for the browsers, for `TMPDIR`: on whichever of `/dev/shm`, the
+ * system's temp directory and `target/` has the most free space. With `--disable-dev-shm-usage`
+ * Chromium keeps its shared memory, and so every Blob a page holds (a downloaded file, a test's
+ * random File), as files in `TMPDIR`; on a machine whose `/tmp` had a few hundred MiB free, every
+ * download after the first 96 MiB one failed as a network error. Answers `{ dir, freeMiB }`.
+ */
+export function browserScratch(root) {
+  const candidates = ['/dev/shm', tmpdir(), join(root, 'target')];
+  let best = null;
+  for (const dir of candidates) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      const { bavail, bsize } = statfsSync(dir);
+      const free = Number(bavail) * Number(bsize);
+      if (!best || free > best.free) best = { dir, free };
+    } catch {
+      // Not on this machine, or not writable: the next one.
+    }
+  }
+  if (!best) return null;
+  try {
+    return { dir: mkdtempSync(join(best.dir, 'stowage-browser-')), freeMiB: Math.floor(best.free / MIB) };
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Every driver variable wasm-bindgen-test-runner looks at. It takes the first one set, in the

@@ -332,3 +332,55 @@ async fn early_errors_arrive_even_while_a_large_body_is_still_being_sent() {
         "{answer}"
     );
 }
+
+/// Failed logins from one address are limited across accounts, and the generated admin key is
+/// private to the server's user.
+#[tokio::test]
+async fn failed_logins_from_one_address_are_limited_and_the_admin_key_file_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let server = Server::start().await;
+    let key_file = server.data().join("admin-demo.key");
+    if std::env::var("STOWAGE_TEST_DATABASE").is_ok_and(|u| !u.is_empty()) {
+        // On a shared PostgreSQL catalog the generated key is kept in the database, so that
+        // every server holds the same one: no file at all.
+        assert!(
+            !key_file.exists(),
+            "a shared catalog's admin key is not in a file"
+        );
+    } else {
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "admin key file mode {mode:o}");
+    }
+    let post = |path: &str, body: serde_json::Value| {
+        server
+            .client
+            .post(server.url(&format!("{ROOT}/users/{path}")))
+            .json(&body)
+            .send()
+    };
+    let ok = post(
+        "register",
+        serde_json::json!({"email": "real@example.com", "password": "correct horse battery"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.status(), 200);
+    for i in 0..10 {
+        let answer = post(
+            "login",
+            serde_json::json!({"login": format!("nobody{i}@example.com"), "password": "wrong password"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status(), 401, "attempt {i}");
+    }
+    // Ten accounts tried from this address: the next login from it waits, even a right one.
+    let answer = post(
+        "login",
+        serde_json::json!({"login": "real@example.com", "password": "correct horse battery"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 429);
+    assert!(answer.headers().contains_key("retry-after"));
+}

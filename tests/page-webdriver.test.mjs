@@ -3,7 +3,7 @@
 // ESR (geckodriver) and WebKitGTK (WebKitWebDriver under xvfb-run); see docs/browsers.md.
 // Make a folder, upload a 3 MiB file through the file input, watch its progress, download it
 // back and compare bytes, hit the "name taken" error, replace, rename, move and delete; then the
-// file-backed upload checks of file-backed.mjs.
+// file-backed upload checks of file-backed.mjs; then the account panel on the locked app.
 //
 // Server: STOWAGE_TEST_SERVER (set by tests/run.mjs); when unset this file starts the built
 // target/release/stowage-devserver itself. Browser: STOWAGE_BROWSER (firefox or safari; default
@@ -21,8 +21,9 @@ import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ENGINES } from './engines.mjs';
 import { assertPast4Gib, assertSlices, checkArgs, inPageChecks, makeSparseFile } from './file-backed.mjs';
-import { ARTIFACTS, startServer } from './server.mjs';
+import { ARTIFACTS, LOCKED_APP, startServer } from './server.mjs';
 import { Session, startDriver } from './webdriver.mjs';
+import { SENTENCES } from '../www/errors.js';
 
 const ENGINE = process.env.STOWAGE_BROWSER || 'firefox';
 const SIZE = 3 * 1024 * 1024 + 4321;
@@ -302,5 +303,209 @@ test(`file-backed uploads in ${ENGINE}`, async (t) => {
 
   await t.test('a slice past the 4 GiB mark of a larger file', async () => {
     assertPast4Gib(assert, await fileBackedCheck('past-4-gib', sparsePath));
+  });
+});
+
+// ---------------------------------------------------------------- the account panel
+
+const LOCKED_PAGE = `/?app=${LOCKED_APP.appId}&key=${LOCKED_APP.apiKey}`;
+const PASSWORD = 'correct horse battery staple';
+const SMALL = randomBytes(1500);
+const SMALL_NAME = `access-${unique}.bin`;
+const ACCESS_FOLDER = `access-test-${unique}`;
+const userA = { email: `ann-${unique}@example.com` };
+const userB = { email: `bob-${unique}@example.com` };
+
+/** Replaces what the field matching `css` holds with `value`, as a person typing would. */
+async function typeInto(css, value) {
+  const element = await s.find(css);
+  await s.clear(element);
+  if (value) await s.sendKeys(element, value);
+}
+
+/** Records uncaught errors of the page just loaded in `window.pageErrors`. */
+const watchErrors = () =>
+  s.execute(`window.pageErrors = [];
+    addEventListener('error', (e) => pageErrors.push(String(e.message)));
+    addEventListener('unhandledrejection', (e) => pageErrors.push(String(e.reason)));`);
+
+/**
+ * Waits until the account panel is `signed-in` or `signed-out`, no account button is busy and
+ * the listing has been drawn; answers the status, the user shown and the message shown (or null).
+ */
+function accountSettled(wanted) {
+  return s.waitFor(
+    `the page to be ${wanted}`,
+    `const status = document.getElementById('account-status');
+     const busy = [...document.querySelectorAll('[data-testid="account"] button')].some((b) => b.disabled);
+     if (status.dataset.state !== arguments[0] || busy) return null;
+     if (document.getElementById('entries').getAttribute('aria-busy') !== 'false') return null;
+     const message = document.getElementById('message');
+     return {
+       status: status.textContent.trim(),
+       user: document.getElementById('current-user').textContent.trim(),
+       userId: document.getElementById('current-user-id').textContent.trim(),
+       message: message.hidden ? null : document.getElementById('message-text').textContent.trim(),
+     };`,
+    [wanted],
+  );
+}
+
+/** Waits until the page shows `sentence` in its message box. */
+const messageShown = (sentence) =>
+  s.waitFor(
+    `the message ${JSON.stringify(sentence)}`,
+    `const m = document.getElementById('message');
+     return !m.hidden && document.getElementById('message-text').textContent.trim() === arguments[0];`,
+    [sentence],
+  );
+
+/** The session the page keeps in `localStorage` (persistSession), parsed, or null. */
+const storedSession = () =>
+  s
+    .execute(`return localStorage.getItem('stowage:' + location.origin + ':' + arguments[0] + ':session');`, LOCKED_APP.appId)
+    .then((text) => (text === null ? null : JSON.parse(text)));
+
+/** Waits until the row of the small file says `visibility` in `data-visibility`. */
+const visibilityShown = (visibility) =>
+  waitForElement(
+    `${rowSelector(SMALL_NAME, 'file')} [data-testid="entry-visibility"][data-visibility="${visibility}"]`,
+  );
+
+/** The visibility the owner's selector of the small file shows, as its option's label. */
+const chosenVisibility = () =>
+  s.execute(
+    'const select = document.querySelector(arguments[0]); return select.selectedOptions[0].textContent.trim();',
+    inRow(SMALL_NAME, 'file', 'visibility-select'),
+  );
+
+test(`the account panel on the locked app in ${ENGINE}`, async (t) => {
+  let smallPath;
+  let smallUrl;
+
+  await t.test('registers a user, shows their id, signs them out', async () => {
+    smallPath = join(workDir, SMALL_NAME);
+    await writeFile(smallPath, SMALL);
+    await s.navigate(`${serverUrl}${LOCKED_PAGE}`);
+    await watchErrors();
+    await waitForElement('[data-testid="server-info"][data-state="ready"]');
+    assert.equal((await accountSettled('signed-out')).status, 'Not signed in.');
+
+    await typeInto('#account-email', userB.email);
+    await typeInto('#account-password', PASSWORD);
+    await clickOn('[data-testid="register"]');
+    const shown = await accountSettled('signed-in');
+    assert.equal(shown.user, userB.email);
+    assert.match(shown.userId, /\S/, 'the page shows no user id');
+    userB.id = shown.userId;
+
+    await clickOn('[data-testid="sign-out"]');
+    assert.equal((await accountSettled('signed-out')).status, 'Not signed in.');
+  });
+
+  await t.test('says in plain words that the password is wrong', async () => {
+    await typeInto('#account-email', userB.email);
+    await typeInto('#account-password', 'not the password');
+    await clickOn('[data-testid="sign-in"]');
+    await messageShown(SENTENCES[3003].login);
+    assert.equal((await accountSettled('signed-out')).status, 'Not signed in.');
+  });
+
+  await t.test('registers and signs in a second user', async () => {
+    await typeInto('#account-email', userA.email);
+    await typeInto('#account-password', PASSWORD);
+    await clickOn('[data-testid="register"]');
+    const shown = await accountSettled('signed-in');
+    assert.deepEqual([shown.status, shown.user, shown.message], ['Signed in.', userA.email, null]);
+    assert.notEqual(shown.userId, userB.id);
+    userA.id = shown.userId;
+  });
+
+  await t.test('shows an uploaded file as the signed-in user’s own', async () => {
+    await typeInto('#mkdir-name', ACCESS_FOLDER);
+    await clickOn('[data-testid="mkdir-submit"]');
+    await clickOn(inRow(ACCESS_FOLDER, 'dir', 'open-dir'));
+    await s.waitFor('the folder to open', `return document.querySelector('[data-testid="current-dir"]')?.textContent === arguments[0];`, [ACCESS_FOLDER]);
+    await s.waitFor('the empty listing', `return !document.querySelector('[data-testid="empty"]').hidden;`);
+    await s.sendKeys(await s.find('[data-testid="file-input"]'), smallPath);
+    await waitForElement(inRow(SMALL_NAME, 'file', 'entry-owner'));
+    assert.equal(await text(inRow(SMALL_NAME, 'file', 'entry-owner')), 'you');
+    assert.equal(await chosenVisibility(), 'App default');
+    smallUrl = await s.execute('return document.querySelector(arguments[0]).href;', inRow(SMALL_NAME, 'file', 'entry-link'));
+    assert.equal((await fetch(smallUrl)).status, 403, 'an anonymous caller read a file of the locked app');
+  });
+
+  await t.test('makes the file public: anyone fetches its URL', async () => {
+    await clickOn(`${inRow(SMALL_NAME, 'file', 'visibility-select')} option[value="public"]`);
+    await clickOn(inRow(SMALL_NAME, 'file', 'visibility-save'));
+    await visibilityShown('public');
+    assert.equal(await chosenVisibility(), 'Everyone');
+    const response = await fetch(smallUrl);
+    assert.equal(response.status, 200);
+    assert.ok(Buffer.from(await response.arrayBuffer()).equals(SMALL), 'bytes at the public URL differ');
+  });
+
+  await t.test('shares the file with the first user only', async () => {
+    await clickOn(`${inRow(SMALL_NAME, 'file', 'visibility-select')} option[value="shared"]`);
+    await waitForElement(`${inRow(SMALL_NAME, 'file', 'shared-with')}:not([hidden])`);
+    await typeInto(inRow(SMALL_NAME, 'file', 'shared-with'), userB.id);
+    await clickOn(inRow(SMALL_NAME, 'file', 'visibility-save'));
+    await visibilityShown('shared');
+    assert.equal(await chosenVisibility(), 'Shared with…');
+    assert.equal(
+      await s.execute('return document.querySelector(arguments[0]).value;', inRow(SMALL_NAME, 'file', 'shared-with')),
+      userB.id,
+    );
+    assert.equal((await fetch(smallUrl)).status, 403, 'the shared file is still public');
+  });
+
+  await t.test('keeps the user signed in across a reload (persistSession)', async () => {
+    await s.cmd('POST', '/refresh', {});
+    await watchErrors();
+    await waitForElement('[data-testid="server-info"][data-state="ready"]');
+    await visibilityShown('shared');
+    const shown = await accountSettled('signed-in');
+    assert.deepEqual([shown.status, shown.user, shown.userId], ['Signed in.', userA.email, userA.id]);
+    assert.equal(await text(inRow(SMALL_NAME, 'file', 'entry-owner')), 'you');
+  });
+
+  await t.test('signed out, the folder is refused and the file is not shown', async () => {
+    await clickOn('[data-testid="sign-out"]');
+    const shown = await accountSettled('signed-out');
+    assert.equal(shown.message, SENTENCES[4000].list);
+    await waitForElement(rowSelector(SMALL_NAME, 'file'), false);
+    assert.equal(await s.execute('return document.body.innerText.includes(arguments[0]);', SMALL_NAME), false);
+    assert.equal(await storedSession(), null, 'the session outlived the sign-out');
+  });
+
+  await t.test('the user it is shared with reads the file but not the folder', async () => {
+    await typeInto('#account-email', userB.email);
+    await typeInto('#account-password', PASSWORD);
+    await clickOn('[data-testid="sign-in"]');
+    const shown = await accountSettled('signed-in');
+    assert.deepEqual([shown.userId, shown.message], [userB.id, SENTENCES[4000].list]);
+    assert.equal(await s.execute('return document.body.innerText.includes(arguments[0]);', SMALL_NAME), false);
+    userB.token = (await storedSession())?.['user-token'];
+    assert.ok(userB.token, 'the page keeps no session in localStorage');
+    const response = await fetch(smallUrl, { headers: { 'user-token': userB.token } });
+    assert.equal(response.status, 200);
+    assert.ok(Buffer.from(await response.arrayBuffer()).equals(SMALL), 'bytes read with the shared token differ');
+  });
+
+  await t.test('a token ended elsewhere shows the page signed out', async () => {
+    const logout = await fetch(`${serverUrl}/${LOCKED_APP.appId}/${LOCKED_APP.apiKey}/users/logout`, {
+      headers: { 'user-token': userB.token },
+    });
+    assert.equal(logout.status, 200);
+    await logout.arrayBuffer();
+    await clickOn('[data-testid="refresh"]');
+    await messageShown(SENTENCES[3064]);
+    const shown = await accountSettled('signed-out');
+    assert.deepEqual([shown.status, shown.user, shown.message], ['Not signed in.', '', SENTENCES[3064]]);
+    assert.equal(await storedSession(), null, 'the dead token is still in localStorage');
+  });
+
+  await t.test('threw no uncaught errors in the page', async () => {
+    assert.deepEqual(await s.execute('return window.pageErrors;'), []);
   });
 });

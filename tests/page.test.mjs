@@ -1,7 +1,9 @@
 // The demo page (www/) used as a person would, in a real browser through Playwright: make a
 // folder, upload a 3 MiB file with the file input, watch its progress, download it back and
 // compare bytes, hit the "name taken" error, replace, rename, move and delete; then the
-// file-backed upload checks of file-backed.mjs. page-webdriver.test.mjs runs the same scenario
+// file-backed upload checks of file-backed.mjs; then the account panel on the locked app
+// (register, a wrong password, owner and visibility of a file, a reload, sign-out, a shared
+// reader, a token ended behind the page's back). page-webdriver.test.mjs runs the same scenario
 // in the engines Playwright cannot drive here (Firefox ESR, WebKitGTK).
 //
 // Server: STOWAGE_TEST_SERVER (set by tests/run.mjs); when unset this file starts the built
@@ -17,7 +19,8 @@ import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchBrowser } from './engines.mjs';
 import { assertPast4Gib, assertSlices, checkArgs, inPageChecks, makeSparseFile } from './file-backed.mjs';
-import { ARTIFACTS, startServer } from './server.mjs';
+import { ARTIFACTS, LOCKED_APP, startServer } from './server.mjs';
+import { SENTENCES } from '../www/errors.js';
 
 const ENGINE = process.env.STOWAGE_BROWSER || 'chrome';
 const SIZE = 3 * 1024 * 1024 + 4321;
@@ -213,5 +216,187 @@ test(`file-backed uploads in ${ENGINE}`, async (t) => {
 
   await t.test('a slice past the 4 GiB mark of a larger file', async () => {
     assertPast4Gib(assert, await fileBackedCheck('past-4-gib', sparsePath));
+  });
+});
+
+// ---------------------------------------------------------------- the account panel
+
+const LOCKED_PAGE = `/?app=${LOCKED_APP.appId}&key=${LOCKED_APP.apiKey}`;
+const PASSWORD = 'correct horse battery staple';
+const SMALL = randomBytes(1500);
+const SMALL_NAME = `access-${unique}.bin`;
+const ACCESS_FOLDER = `access-test-${unique}`;
+const userA = { email: `ann-${unique}@example.com` };
+const userB = { email: `bob-${unique}@example.com` };
+
+/**
+ * Waits until the account panel is `signed-in` or `signed-out`, no account button is busy and
+ * the listing has been drawn; answers the status, the user shown and the message shown (or null).
+ */
+async function accountSettled(wanted) {
+  await page.waitForFunction((state) => {
+    const status = document.getElementById('account-status');
+    const busy = [...document.querySelectorAll('[data-testid="account"] button')].some((b) => b.disabled);
+    return (
+      status.dataset.state === state && !busy && document.getElementById('entries').getAttribute('aria-busy') === 'false'
+    );
+  }, wanted);
+  return page.evaluate(() => {
+    const message = document.getElementById('message');
+    return {
+      status: document.getElementById('account-status').textContent.trim(),
+      user: document.getElementById('current-user').textContent.trim(),
+      userId: document.getElementById('current-user-id').textContent.trim(),
+      message: message.hidden ? null : document.getElementById('message-text').textContent.trim(),
+    };
+  });
+}
+
+/** Waits until the page shows `sentence` in its message box. */
+const messageShown = (sentence) =>
+  page.waitForFunction((wanted) => {
+    const m = document.getElementById('message');
+    return !m.hidden && document.getElementById('message-text').textContent.trim() === wanted;
+  }, sentence);
+
+/** The session the page keeps in `localStorage` (persistSession), parsed, or null. */
+const storedSession = () =>
+  page
+    .evaluate((appId) => localStorage.getItem(`stowage:${location.origin}:${appId}:session`), LOCKED_APP.appId)
+    .then((stored) => (stored === null ? null : JSON.parse(stored)));
+
+const smallRow = () => row(SMALL_NAME, 'file');
+/** Waits until the row of the small file says `visibility` in `data-visibility`. */
+const visibilityShown = (visibility) =>
+  smallRow().locator(`[data-testid="entry-visibility"][data-visibility="${visibility}"]`).waitFor();
+/** The visibility the owner's selector of the small file shows, as its option's label. */
+const chosenVisibility = () =>
+  smallRow()
+    .getByTestId('visibility-select')
+    .evaluate((select) => select.selectedOptions[0].textContent.trim());
+const showsName = (name) => page.evaluate((n) => document.body.innerText.includes(n), name);
+
+test(`the account panel on the locked app in ${ENGINE}`, async (t) => {
+  let smallPath;
+  let smallUrl;
+
+  await t.test('registers a user, shows their id, signs them out', async () => {
+    smallPath = join(workDir, SMALL_NAME);
+    await writeFile(smallPath, SMALL);
+    await page.goto(`${serverUrl}${LOCKED_PAGE}`);
+    await page.locator('[data-testid="server-info"][data-state="ready"]').waitFor();
+    assert.equal((await accountSettled('signed-out')).status, 'Not signed in.');
+
+    await page.getByLabel('Email').fill(userB.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByTestId('register').click();
+    const shown = await accountSettled('signed-in');
+    assert.equal(shown.user, userB.email);
+    assert.match(shown.userId, /\S/, 'the page shows no user id');
+    userB.id = shown.userId;
+
+    await page.getByTestId('sign-out').click();
+    assert.equal((await accountSettled('signed-out')).status, 'Not signed in.');
+  });
+
+  await t.test('says in plain words that the password is wrong', async () => {
+    await page.getByLabel('Email').fill(userB.email);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByTestId('sign-in').click();
+    await messageShown(SENTENCES[3003].login);
+    assert.equal((await accountSettled('signed-out')).status, 'Not signed in.');
+  });
+
+  await t.test('registers and signs in a second user', async () => {
+    await page.getByLabel('Email').fill(userA.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByTestId('register').click();
+    const shown = await accountSettled('signed-in');
+    assert.deepEqual([shown.status, shown.user, shown.message], ['Signed in.', userA.email, null]);
+    assert.notEqual(shown.userId, userB.id);
+    userA.id = shown.userId;
+  });
+
+  await t.test('shows an uploaded file as the signed-in user’s own', async () => {
+    await page.getByLabel('New folder').fill(ACCESS_FOLDER);
+    await page.getByRole('button', { name: 'Create folder' }).click();
+    await row(ACCESS_FOLDER, 'dir').getByTestId('open-dir').click();
+    await page.locator(`[data-testid="current-dir"]:text-is("${ACCESS_FOLDER}")`).waitFor();
+    await page.getByTestId('empty').waitFor();
+    await page.getByTestId('file-input').setInputFiles(smallPath);
+    await smallRow().waitFor();
+    assert.equal((await smallRow().getByTestId('entry-owner').textContent()).trim(), 'you');
+    assert.equal(await chosenVisibility(), 'App default');
+    smallUrl = await smallRow().getByTestId('entry-link').evaluate((a) => a.href);
+    assert.equal((await fetch(smallUrl)).status, 403, 'an anonymous caller read a file of the locked app');
+  });
+
+  await t.test('makes the file public: anyone fetches its URL', async () => {
+    await smallRow().getByTestId('visibility-select').selectOption('public');
+    await smallRow().getByTestId('visibility-save').click();
+    await visibilityShown('public');
+    assert.equal(await chosenVisibility(), 'Everyone');
+    const response = await fetch(smallUrl);
+    assert.equal(response.status, 200);
+    assert.ok(Buffer.from(await response.arrayBuffer()).equals(SMALL), 'bytes at the public URL differ');
+  });
+
+  await t.test('shares the file with the first user only', async () => {
+    await smallRow().getByTestId('visibility-select').selectOption('shared');
+    await smallRow().getByTestId('shared-with').fill(userB.id);
+    await smallRow().getByTestId('visibility-save').click();
+    await visibilityShown('shared');
+    assert.equal(await chosenVisibility(), 'Shared with…');
+    assert.equal(await smallRow().getByTestId('shared-with').inputValue(), userB.id);
+    assert.equal((await fetch(smallUrl)).status, 403, 'the shared file is still public');
+  });
+
+  await t.test('keeps the user signed in across a reload (persistSession)', async () => {
+    await page.reload();
+    await page.locator('[data-testid="server-info"][data-state="ready"]').waitFor();
+    await visibilityShown('shared');
+    const shown = await accountSettled('signed-in');
+    assert.deepEqual([shown.status, shown.user, shown.userId], ['Signed in.', userA.email, userA.id]);
+    assert.equal((await smallRow().getByTestId('entry-owner').textContent()).trim(), 'you');
+  });
+
+  await t.test('signed out, the folder is refused and the file is not shown', async () => {
+    await page.getByTestId('sign-out').click();
+    const shown = await accountSettled('signed-out');
+    assert.equal(shown.message, SENTENCES[4000].list);
+    await smallRow().waitFor({ state: 'detached' });
+    assert.equal(await showsName(SMALL_NAME), false);
+    assert.equal(await storedSession(), null, 'the session outlived the sign-out');
+  });
+
+  await t.test('the user it is shared with reads the file but not the folder', async () => {
+    await page.getByLabel('Email').fill(userB.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByTestId('sign-in').click();
+    const shown = await accountSettled('signed-in');
+    assert.deepEqual([shown.userId, shown.message], [userB.id, SENTENCES[4000].list]);
+    assert.equal(await showsName(SMALL_NAME), false);
+    userB.token = (await storedSession())?.['user-token'];
+    assert.ok(userB.token, 'the page keeps no session in localStorage');
+    const response = await fetch(smallUrl, { headers: { 'user-token': userB.token } });
+    assert.equal(response.status, 200);
+    assert.ok(Buffer.from(await response.arrayBuffer()).equals(SMALL), 'bytes read with the shared token differ');
+  });
+
+  await t.test('a token ended elsewhere shows the page signed out', async () => {
+    const logout = await fetch(`${serverUrl}/${LOCKED_APP.appId}/${LOCKED_APP.apiKey}/users/logout`, {
+      headers: { 'user-token': userB.token },
+    });
+    assert.equal(logout.status, 200);
+    await logout.arrayBuffer();
+    await page.getByTestId('refresh').click();
+    await messageShown(SENTENCES[3064]);
+    const shown = await accountSettled('signed-out');
+    assert.deepEqual([shown.status, shown.user, shown.message], ['Not signed in.', '', SENTENCES[3064]]);
+    assert.equal(await storedSession(), null, 'the dead token is still in localStorage');
+  });
+
+  await t.test('threw no uncaught errors in the page', () => {
+    assert.deepEqual(pageErrors, []);
   });
 });

@@ -240,7 +240,28 @@ export async function startPostgres({
         transcript += await exec(start, { cwd: dir, timeoutMs: timeoutMs + 30_000 });
         const url = `postgres://${PG_USER}@127.0.0.1:${port}/postgres`;
         log(`[postgres] ${version} at ${url} (cluster in ${dir})`);
-        return { url, port, dir, logFile, version, stop };
+        /**
+         * Stops the server (`pg_ctl stop -m fast`: sessions are cut, as in a real restart),
+         * awaits `whileDown()` and starts it again on the same port and directory, even when
+         * `whileDown` throws. Resolves what `whileDown` resolved.
+         */
+        const restart = async (whileDown = async () => {}) => {
+          if (stopped) throw new Error('the PostgreSQL cluster is stopped');
+          const halt = as([pg('pg_ctl'), '-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+          transcript += `$ ${halt.join(' ')}\n`;
+          transcript += await exec(halt, { cwd: dir, timeoutMs: 2 * MINUTE });
+          log(`[postgres] stopped (restart)`);
+          try {
+            return await whileDown();
+          } finally {
+            if (!stopped) {
+              transcript += `$ ${start.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}\n`;
+              transcript += await exec(start, { cwd: dir, timeoutMs: timeoutMs + 30_000 });
+              log(`[postgres] started again at ${url}`);
+            }
+          }
+        };
+        return { url, port, dir, logFile, version, stop, restart };
       } catch (err) {
         lastError = err;
         transcript += err.output ?? '';

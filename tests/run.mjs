@@ -5,14 +5,15 @@
 // last line is `N passed, N failed` over the steps.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_ENGINES, DRIVER_VARIABLES, ENGINES } from './engines.mjs';
+import { clusterSteps } from './cluster.mjs';
+import { DEFAULT_ENGINES, DRIVER_VARIABLES, ENGINES, browserScratch } from './engines.mjs';
 import { startPostgres } from './postgres.mjs';
 import { API_KEY, APP_ID, ARTIFACTS, ROOT, startServer } from './server.mjs';
 
-const GROUPS = ['cargo', 'postgres', 'wasm', 'page', 'api', 'bench'];
+const GROUPS = ['cargo', 'postgres', 'wasm', 'page', 'api', 'cluster', 'bench'];
 const MINUTE = 60_000;
 /** Databases the server and its tests read from the environment. */
 const DATABASE_VARIABLES = ['STOWAGE_TEST_DATABASE', 'STOWAGE_DATABASE'];
@@ -24,7 +25,11 @@ const USAGE = `usage: npm test -- [options]
   --only GROUP      run only some groups: cargo (fmt, clippy, cargo test, and
                     the server's tests on PostgreSQL), postgres (only those),
                     wasm (wasm-bindgen browser tests), page (the demo page test),
-                    api (the real @cognite/sdk against the server),
+                    api (the real @cognite/sdk and backendless SDKs against
+                    the server),
+                    cluster (PostgreSQL + a 3-node Garage cluster: the server's tests on
+                    them, two servers behind a balancer for the browser tests and
+                    the SDKs, and the failure tests; installs Garage when missing),
                     bench (npm run bench -- --quick, checked for well-formed results);
                     repeat or comma-separate for several
   --skip-lint       skip cargo fmt --check and cargo clippy
@@ -258,7 +263,12 @@ async function main() {
   const needsMoreEngines = (groups.has('wasm') || groups.has('page')) && engines.some((name) => name !== 'chrome');
   const wantsPostgres = groups.has('cargo') || groups.has('postgres');
   await step('setup', () =>
-    run('bash', ['scripts/setup.sh', ...(needsMoreEngines ? ['--all'] : []), ...(wantsPostgres ? ['--postgres'] : [])]),
+    run('bash', [
+      'scripts/setup.sh',
+      ...(needsMoreEngines ? ['--all'] : []),
+      ...(wantsPostgres || groups.has('cluster') ? ['--postgres'] : []),
+      ...(groups.has('cluster') ? ['--garage'] : []),
+    ], { timeoutMs: 45 * MINUTE }),
   );
 
   if (groups.has('cargo')) {
@@ -317,12 +327,30 @@ async function main() {
           }),
         { needs: ['start devserver'] },
       );
+      // Code written against the `backendless` SDK, unchanged, with serverURL at Stowage; it uses
+      // the `locked` and `demo` apps that tests/server.mjs starts the server with.
+      await step(
+        'backendless SDK against the server',
+        () =>
+          run(process.execPath, ['--test', 'tests/backendless-sdk.test.mjs'], {
+            env: { STOWAGE_URL: url() },
+            timeoutMs: 10 * MINUTE,
+          }),
+        { needs: ['start devserver'] },
+      );
     }
     if (wantsWasm) {
       // Built once, against this server's URL (read at build time), then run in every engine.
       await step('build wasm browser tests', () => run('cargo', [...WASM_TEST, '--no-run'], { env: wasmTestEnv(url()) }), {
         needs: ['start devserver'],
       });
+    }
+    // Browsers keep Blobs and their profile in TMPDIR: one with room for the suites' big files.
+    const scratch = browserScratch(ROOT);
+    const browserEnv = scratch ? { TMPDIR: scratch.dir } : {};
+    if (scratch) console.log(`browser scratch directory ${scratch.dir} (${scratch.freeMiB} MiB free)`);
+    if (scratch && scratch.freeMiB < 2048) {
+      console.log(`warning: ${scratch.freeMiB} MiB free for the browsers; the 96 MiB and 64 MiB uploads need about 1 GiB`);
     }
     for (const name of engines) {
       const engine = ENGINES[name];
@@ -334,7 +362,7 @@ async function main() {
             // `--no-fail-fast`: a failing test binary does not keep the next one from running.
             const [cmd, ...args] = [...engine.wrapper, 'cargo', ...WASM_TEST, '--no-fail-fast', '--', '--nocapture'];
             const output = await run(cmd, args, {
-              env: { ...wasmTestEnv(url()), ...engine.driverEnv() },
+              env: { ...wasmTestEnv(url()), ...engine.driverEnv(), ...browserEnv },
               unset: DRIVER_VARIABLES,
               capture: true,
             });
@@ -349,16 +377,39 @@ async function main() {
           `page test (${name})`,
           () =>
             run(process.execPath, ['--test', file], {
-              env: { STOWAGE_TEST_SERVER: url(), STOWAGE_BROWSER: name },
+              env: { STOWAGE_TEST_SERVER: url(), STOWAGE_BROWSER: name, ...browserEnv },
               timeoutMs: 10 * MINUTE,
             }),
           { needs: ['build wasm package', 'start devserver'] },
         );
       }
     }
+    if (scratch) rmSync(scratch.dir, { recursive: true, force: true });
   }
 
   await stopServer();
+  if (groups.has('cluster')) {
+    const ran = (name) => results.some((r) => r.name === name);
+    if (!ran('build devserver')) {
+      await step('build devserver', () => run('cargo', ['build', '-p', 'stowage-devserver', '--release']));
+    }
+    const scratch = browserScratch(ROOT);
+    await clusterSteps({
+      step,
+      run,
+      unsetDatabases: DATABASE_VARIABLES,
+      interrupted: () => interrupted,
+      wasm: {
+        test: WASM_TEST,
+        env: wasmTestEnv,
+        engine: ENGINES.chrome,
+        browserEnv: scratch ? { TMPDIR: scratch.dir } : {},
+        unset: DRIVER_VARIABLES,
+        check: checkEngineRun,
+      },
+    });
+    if (scratch) rmSync(scratch.dir, { recursive: true, force: true });
+  }
   if (groups.has('bench')) {
     // Not a timed test: a quick bench run must produce well-formed results (issue 5).
     const ran = (name) => results.some((r) => r.name === name);

@@ -17,6 +17,10 @@ export const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
 export const DEFAULT_BIN = join(resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target'), 'release', 'stowage-devserver');
 export const APP_ID = 'demo';
 export const API_KEY = 'demo-key';
+/** The demo app's admin key in tests (the test hooks answer only an admin key). */
+export const ADMIN_KEY = 'test-admin-key-demo-0123456789abcdef';
+/** A second app with the safe defaults: anonymous users read only what rules make readable. */
+export const LOCKED_APP = { appId: 'locked', apiKey: 'locked-key', adminKey: 'test-admin-key-locked-0123456789abcdef' };
 
 /** Asks the OS for a free TCP port on 127.0.0.1 (bind port 0, read it, close). */
 export function freePort() {
@@ -36,8 +40,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Spawns the server and resolves once it answers. Returns `{ url, port, dataDir, logFile, child, stop }`;
  * `stop()` ends the server (SIGTERM, then SIGKILL after 5 s) and removes the data directory.
+ * `legacy: true` starts a build from before access control (one app, no admin keys).
  * `dataDir` serves an existing directory (a seeded catalog, say) instead of a fresh one; it is
- * removed by `stop()` all the same.
+ * removed by `stop()` all the same. `args` are more flags (`--database`, `--blobs`), `env` more
+ * environment (the object store's `AWS_*`).
  */
 export async function startServer({
   bin = DEFAULT_BIN,
@@ -46,6 +52,9 @@ export async function startServer({
   dataDir = null,
   timeoutMs = 30_000,
   attempts = 3,
+  legacy = false,
+  args: extraArgs = [],
+  env: extraEnv = {},
 } = {}) {
   if (!existsSync(bin)) {
     throw new Error(`${bin} does not exist: build it with \`npm run build\``);
@@ -57,7 +66,7 @@ export async function startServer({
   // then the server exits at once and we try another port.
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     try {
-      return await startOnce({ bin, www, log, logFile, dataDir, timeoutMs });
+      return await startOnce({ bin, www, log, logFile, dataDir, timeoutMs, legacy, extraArgs, extraEnv });
     } catch (err) {
       lastError = err;
       if (!err.exitedEarly) break;
@@ -67,12 +76,13 @@ export async function startServer({
   throw lastError;
 }
 
-async function startOnce({ bin, www, log, logFile, dataDir: given, timeoutMs }) {
+async function startOnce({ bin, www, log, logFile, dataDir: given, timeoutMs, legacy, extraArgs, extraEnv }) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const dataDir = given ?? (await mkdtemp(join(tmpdir(), 'stowage-data-')));
   const env = { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info', NO_COLOR: '1' };
   for (const key of Object.keys(env)) if (key.startsWith('STOWAGE_')) delete env[key];
+  Object.assign(env, extraEnv);
 
   const args = [
     '--listen',
@@ -81,9 +91,22 @@ async function startOnce({ bin, www, log, logFile, dataDir: given, timeoutMs }) 
     dataDir,
     '--www',
     www,
-    '--app',
-    `${APP_ID}:${API_KEY}`,
+    // A build from before access control (`legacy`, for before/after benchmarks) knows one app
+    // and no admin keys.
+    ...(legacy
+      ? ['--app', `${APP_ID}:${API_KEY}`]
+      : [
+          '--app',
+          `${APP_ID}:${API_KEY}:open`,
+          '--app',
+          `${LOCKED_APP.appId}:${LOCKED_APP.apiKey}`,
+          '--admin-key',
+          `${APP_ID}=${ADMIN_KEY}`,
+          '--admin-key',
+          `${LOCKED_APP.appId}=${LOCKED_APP.adminKey}`,
+        ]),
     '--unsafe-test-hooks',
+    ...extraArgs,
   ];
   log.write(`# ${bin} ${args.join(' ')}\n`);
   const child = spawn(bin, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,6 +1,8 @@
 // The Stowage demo page: uploads with per-file progress, the listing of one folder, and
-// download / move / rename / delete / create-folder on top of the `stowage` wasm client.
-// Plain ES module, no framework. The current folder lives in the URL hash (`#/a/b`).
+// download / move / rename / delete / create-folder on top of the `stowage` wasm client;
+// sign-in, registration and sign-out, each file's owner, and who may see it (its visibility).
+// Plain ES module, no framework. The current folder lives in the URL hash (`#/a/b`). The page
+// works without signing in wherever the app allows it (the open demo app).
 
 import { describeError } from './errors.js';
 
@@ -15,9 +17,20 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   client: null,
+  /** The signed-in user (`currentUser()`), or null. */
+  user: null,
   dir: '',
   maxUploadBytes: null,
   listToken: 0,
+};
+
+/** Visibility choices: `''` stands for none (the folders' rules and the app decide). */
+const VISIBILITY_CHOICES = {
+  '': 'App default',
+  public: 'Everyone',
+  private: 'Only the owner',
+  protected: 'Signed-in users',
+  shared: 'Shared with…',
 };
 
 // ---------------------------------------------------------------- small helpers
@@ -96,10 +109,16 @@ function folderLabel(dir) {
 // ---------------------------------------------------------------- messages
 
 function showError(err, action) {
+  noticeSignOut(err);
   const text = describeError(err, action, { maxUploadBytes: state.maxUploadBytes, formatBytes });
   if (!text) return; // a cancelled action needs no message
   $('message-text').textContent = text;
   $('message').hidden = false;
+}
+
+/** A dead token (3064) has been dropped by the client: show the page signed out. */
+function noticeSignOut(err) {
+  if (err?.name === 'StorageError' && err.code === 3064) renderAccount();
 }
 
 function clearMessage() {
@@ -198,8 +217,109 @@ function entryRow(entry, dir) {
       { class: 'date' },
       h('time', { dateTime: isoDate(entry.updatedOn) }, formatDate(entry.updatedOn)),
     ),
+    h(
+      'td',
+      { class: 'owner', 'data-testid': 'entry-owner', 'data-owner': entry.ownerId ?? '', title: ownerTitle(entry) },
+      ownerLabel(entry),
+    ),
+    visibilityCell(entry, path),
     actions,
   );
+}
+
+// ---------------------------------------------------------------- owner and visibility
+
+const isMine = (entry) => Boolean(state.user?.objectId) && entry.ownerId === state.user.objectId;
+
+function ownerLabel(entry) {
+  if (!entry.ownerId) return '—';
+  return isMine(entry) ? 'you' : entry.ownerId;
+}
+
+function ownerTitle(entry) {
+  if (!entry.ownerId) return 'Written without signing in: no one owns it';
+  return isMine(entry) ? `You (${entry.ownerId})` : `User ${entry.ownerId}`;
+}
+
+function visibilityLabel(entry) {
+  const shared = entry.sharedWith ?? [];
+  if (entry.visibility === 'shared') {
+    return shared.length === 1 ? 'Shared with 1 user' : `Shared with ${shared.length} users`;
+  }
+  return VISIBILITY_CHOICES[entry.visibility ?? ''] ?? entry.visibility;
+}
+
+/** The visibility of a row: a form to change it for the owner's files, a label otherwise. */
+function visibilityCell(entry, path) {
+  const td = h('td', {
+    class: 'visibility',
+    'data-testid': 'entry-visibility',
+    'data-visibility': entry.visibility ?? '',
+  });
+  if (entry.isDirectory || !isMine(entry)) {
+    td.append(visibilityLabel(entry));
+    return td;
+  }
+  const current = entry.visibility ?? '';
+  const select = h(
+    'select',
+    { 'aria-label': `Who sees ${entry.name}`, 'data-testid': 'visibility-select' },
+    ...Object.entries(VISIBILITY_CHOICES).map(([value, label]) =>
+      h('option', { value, selected: value === current }, label),
+    ),
+  );
+  const ids = h('input', {
+    type: 'text',
+    value: (entry.sharedWith ?? []).join(', '),
+    placeholder: 'user ids, comma-separated',
+    spellcheck: false,
+    'aria-label': `Share ${entry.name} with these user ids (comma-separated)`,
+    'data-testid': 'shared-with',
+    hidden: current !== 'shared',
+  });
+  const save = h(
+    'button',
+    { type: 'submit', class: 'small', 'aria-label': `Save who sees ${entry.name}`, 'data-testid': 'visibility-save' },
+    'Save',
+  );
+  select.addEventListener('change', () => {
+    ids.hidden = select.value !== 'shared';
+    if (!ids.hidden) ids.focus();
+  });
+  const form = h(
+    'form',
+    {
+      class: 'visibility-form',
+      'data-testid': 'visibility-form',
+      onsubmit: async (event) => {
+        event.preventDefault();
+        save.disabled = true;
+        clearMessage();
+        try {
+          await setVisibility(path, select.value, ids.value);
+        } catch (err) {
+          showError(err, 'visibility');
+        } finally {
+          save.disabled = false;
+        }
+        await refresh();
+      },
+    },
+    select,
+    save,
+    ids,
+  );
+  td.append(form);
+  return td;
+}
+
+async function setVisibility(path, value, idsText) {
+  if (value === 'shared') {
+    const ids = idsText.split(/[\s,]+/).filter(Boolean);
+    await state.client.share(path, ids);
+  } else {
+    await state.client.setVisibility(path, value === '' ? null : value);
+  }
 }
 
 function actionButton(label, entry, testid, run, extraClass = '') {
@@ -400,6 +520,7 @@ function uploadItem(file, dir) {
       finish('done', 'Done');
     },
     fail(err) {
+      noticeSignOut(err);
       if (err?.name === 'AbortError') {
         finish('cancelled', 'Cancelled.');
         return;
@@ -486,6 +607,67 @@ function setUpDropZone() {
   }
 }
 
+// ---------------------------------------------------------------- account
+
+/** Shows who is signed in (the client keeps the session, in `localStorage` across reloads). */
+function renderAccount() {
+  let user = null;
+  try {
+    user = state.client?.currentUser() ?? null;
+  } catch {
+    user = null;
+  }
+  state.user = user;
+  const status = $('account-status');
+  status.dataset.state = user ? 'signed-in' : 'signed-out';
+  status.textContent = user ? 'Signed in.' : 'Not signed in.';
+  $('sign-in-form').hidden = Boolean(user);
+  $('signed-in').hidden = !user;
+  $('current-user').textContent = user ? (user.name ? `${user.name} (${user.email})` : (user.email ?? '')) : '';
+  $('current-user-id').textContent = user?.objectId ?? '';
+}
+
+/** Runs an account action with the form's buttons disabled; then shows the account and lists. */
+async function accountAction(action, run) {
+  if (!state.client) return;
+  const buttons = document.querySelectorAll('#account button');
+  for (const b of buttons) b.disabled = true;
+  clearMessage();
+  try {
+    await run();
+    $('account-password').value = '';
+  } catch (err) {
+    showError(err, action);
+  } finally {
+    for (const b of buttons) b.disabled = false;
+    renderAccount();
+  }
+  await refresh();
+}
+
+function signIn(event) {
+  event.preventDefault();
+  const email = $('account-email').value.trim();
+  const password = $('account-password').value;
+  return accountAction('login', () => state.client.login(email, password));
+}
+
+function registerAccount() {
+  const form = $('sign-in-form');
+  if (!form.reportValidity()) return undefined;
+  const email = $('account-email').value.trim();
+  const password = $('account-password').value;
+  const name = $('account-name').value.trim();
+  return accountAction('register', async () => {
+    await state.client.register(name ? { email, password, name } : { email, password });
+    await state.client.login(email, password);
+  });
+}
+
+function signOut() {
+  return accountAction('logout', () => state.client.logout());
+}
+
 // ---------------------------------------------------------------- navigation
 
 function renderBreadcrumbs() {
@@ -535,7 +717,13 @@ async function connect() {
     console.error(err);
     return;
   }
-  state.client = new mod.StorageClient({ baseUrl: location.origin, appId: APP_ID, apiKey: API_KEY });
+  state.client = new mod.StorageClient({
+    baseUrl: location.origin,
+    appId: APP_ID,
+    apiKey: API_KEY,
+    persistSession: true,
+  });
+  renderAccount();
   try {
     const about = await state.client.info();
     state.maxUploadBytes = Number(about.maxUploadBytes) || null;
@@ -558,6 +746,9 @@ $('refresh').addEventListener('click', () => {
   refresh();
 });
 $('message-close').addEventListener('click', clearMessage);
+$('sign-in-form').addEventListener('submit', signIn);
+$('register').addEventListener('click', registerAccount);
+$('sign-out').addEventListener('click', signOut);
 window.addEventListener('hashchange', onLocationChange);
 onLocationChange();
 connect();

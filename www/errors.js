@@ -5,12 +5,27 @@ const REQUEST_NOT_UNDERSTOOD = 'The server could not use the request this page s
 
 /**
  * Sentences by error code. A string serves every action; an object picks by action
- * (`upload`, `mkdir`, `rename`, `move`, `delete`, `list`, `download`, `info`) with
- * `default` for the rest.
+ * (`upload`, `mkdir`, `rename`, `move`, `delete`, `list`, `download`, `info`, `login`,
+ * `register`, `logout`, `visibility`) with `default` for the rest.
  */
 export const SENTENCES = {
-  3003: 'The server does not know this app id and API key. Check the app= and key= parts of the address.',
-  4000: 'The server refused to reach that file.',
+  3003: {
+    login: 'That email and password do not match an account. Check them and try again.',
+    default: 'The server does not know this app id and API key. Check the app= and key= parts of the address.',
+  },
+  3033: 'An account with that email already exists. Sign in instead, or register with another email.',
+  3064: 'Your sign-in has expired or was ended elsewhere. Sign in again.',
+  4000: {
+    upload: 'You may not write here: the file belongs to someone else, or this app needs you to sign in.',
+    delete: 'You may not delete that: it belongs to someone else.',
+    move: 'You may not move that: it, or the folder it would go into, belongs to someone else.',
+    rename: 'You may not rename that: it belongs to someone else.',
+    mkdir: 'You may not create a folder here: sign in, or ask the owner of this folder.',
+    list: 'You may not see what is in this folder: sign in as its owner, or ask the owner to share it.',
+    download: 'You may not open that file: sign in as its owner, or ask the owner to share it.',
+    visibility: 'Only the owner of a file can change who may see it.',
+    default: 'You do not have permission to do that.',
+  },
   6000: {
     list: 'This folder does not exist. Go back to the top folder.',
     default: 'That file or folder does not exist any more. The list has been refreshed.',
@@ -28,7 +43,7 @@ export const SENTENCES = {
   6008: 'That name is too long: a file or folder name can be at most 255 bytes.',
   6009: 'That path is too long: a whole path can be at most 1024 bytes.',
   6010:
-    'binary, append, move, copy, rename and permissions cannot be used as names in the top folder. Choose another name, or put it inside a folder.',
+    'binary, append, move, copy, rename, permissions and visibility cannot be used as names in the top folder. Choose another name, or put it inside a folder.',
   6011: 'A folder cannot be moved or copied into itself or into one of its own subfolders.',
   6012: 'Part of that path is a file, not a folder.',
   6013: 'The top folder itself cannot be changed this way.',
@@ -39,6 +54,9 @@ export const SENTENCES = {
   6018: 'A field of the file is too long or not allowed. The message says which.',
   6019: 'This file has no content yet: its upload has not finished.',
   6020: 'The list changed its order or the link is stale. Reload the list.',
+  6021: 'Sign in first: this needs an account.',
+  6022: 'Too many failed sign-ins. Wait a few minutes, then try again.',
+  6023: 'Something inside this folder belongs to someone else, so the folder cannot be changed as a whole',
   7001: 'Part of the upload arrived damaged. Nothing was saved; try again.',
   7002: 'The upload link expired before the upload finished. Try again.',
   7003: 'The server did not accept the upload link. Try again.',
@@ -48,6 +66,7 @@ export const SENTENCES = {
   7007: "The upload's parts did not fit together. Nothing was saved; try again.",
   7008: REQUEST_NOT_UNDERSTOOD,
   7009: 'The server is busy. Wait a moment and try again.',
+  7010: 'The storage service is unavailable for a moment. Try again shortly; nothing was changed.',
   8001: 'A required value was empty.',
   8002: REQUEST_NOT_UNDERSTOOD,
   8003: REQUEST_NOT_UNDERSTOOD,
@@ -86,6 +105,9 @@ export function describeError(err, action, context = {}) {
   const sentence = typeof entry === 'string' ? entry : (entry[action] ?? entry.default);
   if (sentence === REQUEST_NOT_UNDERSTOOD) {
     return `${sentence} (${err.code}: ${err.message}). This is a bug in the page or the client.`;
+  }
+  if (err.code === 6023) {
+    return err.message ? `${sentence} (${err.message}).` : `${sentence}.`;
   }
   if (err.code === 8005 && action === 'upload') {
     const { maxUploadBytes, formatBytes } = context;

@@ -101,6 +101,7 @@ fn record(id: i64, path: FilePath, is_dir: bool, now: i64) -> NewRecord {
         },
         now,
         content: None,
+        access: stowage_devserver::model::Access::default(),
     }
 }
 

@@ -15,6 +15,27 @@ pub struct Config {
     #[arg(long, env = "STOWAGE_DATABASE")]
     pub database: Option<String>,
 
+    /// Where file bytes live: `file://DIR` (default: `blobs/` in the data directory) or
+    /// `s3://BUCKET[/PREFIX]`, an S3-compatible object store (AWS S3, Garage, MinIO) set up by
+    /// `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+    /// `AWS_ALLOW_HTTP=true` for plain HTTP. Several servers may share one bucket (and one
+    /// PostgreSQL `--database`): docs/deploy.md.
+    #[arg(long, env = "STOWAGE_BLOBS")]
+    pub blobs: Option<String>,
+
+    /// With an object store (`--blobs s3://…`): multipart part URLs and download URLs are the
+    /// store's own presigned URLs, so those bytes go between the browser and the store without
+    /// passing through this server. The bucket needs a CORS rule for the app's origins that
+    /// exposes `ETag` (docs/deploy.md).
+    #[arg(long, env = "STOWAGE_DIRECT_TO_STORE")]
+    pub direct_to_store: bool,
+
+    /// Seconds a blob written to an object store may stay unnamed by any record before the
+    /// collector removes it as the leftover of a write that never finished (a crashed server,
+    /// a client that left). Longer than any upload takes.
+    #[arg(long, env = "STOWAGE_PENDING_TTL", default_value_t = 24 * 3600)]
+    pub pending_ttl: u64,
+
     /// Address to listen on.
     #[arg(long, env = "STOWAGE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -24,21 +45,55 @@ pub struct Config {
     #[arg(long, env = "STOWAGE_DATA", default_value = "./stowage-data")]
     pub data: PathBuf,
 
-    /// An app as `ID:KEY` (app id and REST API key). Repeat for more apps; in the environment
-    /// separate them with commas. The first app also answers the `--public-url` domain.
+    /// An app as `ID:KEY[:DEFAULTS]` (app id, REST API key, and what anonymous and signed-in
+    /// users may do where no rule decides: `private`, the default, or `open` for everyone;
+    /// docs/access.md). Repeat for more apps; in the environment separate them with commas.
+    /// The first app also answers the `--public-url` domain.
     #[arg(
         long = "app",
         env = "STOWAGE_APPS",
         value_delimiter = ',',
-        default_value = "demo:demo-key",
+        default_value = "demo:demo-key:open",
         value_parser = parse_app
     )]
     pub apps: Vec<AppCredentials>,
+
+    /// An app's admin key as `ID=SECRET` (at least 32 characters). It may do anything and is
+    /// sent only in headers, never in URLs. An app without one gets a key generated once into
+    /// `{data}/admin-{ID}.key` (mode 0600). Repeatable; commas in the environment.
+    #[arg(
+        long = "admin-key",
+        env = "STOWAGE_ADMIN_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true,
+        value_parser = parse_admin_key
+    )]
+    pub admin_keys: Vec<(String, String)>,
+
+    /// Lifetime of a login token, in seconds (default 30 days).
+    #[arg(long, env = "STOWAGE_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
+    pub token_ttl: u64,
+
+    /// Origins browsers may call from (CORS), e.g. `https://app.example.com`. Repeatable; when
+    /// none is given any origin may (no cookies are used, so `*` is safe).
+    #[arg(
+        long = "cors-origin",
+        env = "STOWAGE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
 
     /// Custom domain for public file URLs, e.g. `https://files.example.com`. File URLs become
     /// `{public-url}/{path}/{name}` and requests whose Host is that domain are served that way.
     #[arg(long, env = "STOWAGE_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// Believe the `X-Forwarded-Proto` / `X-Forwarded-Host` (or `Forwarded`) headers of a
+    /// reverse proxy when building the URLs the server hands out (`https://` behind a TLS
+    /// proxy). Only behind a proxy that sets them: a client could otherwise pick the host of
+    /// the URLs it is given.
+    #[arg(long, env = "STOWAGE_TRUST_PROXY")]
+    pub trust_proxy: bool,
 
     /// Directory served at `/` (the upload page and the built wasm package in `pkg/`).
     #[arg(long, env = "STOWAGE_WWW", default_value = "www")]
@@ -62,6 +117,33 @@ pub struct Config {
     #[arg(long, env = "STOWAGE_MIN_PART_SIZE", default_value_t = stowage_protocol::multipart::MIN_PART_SIZE)]
     pub min_part_size: u64,
 
+    /// Seconds to wait for a request's headers (slow-header clients are closed after it).
+    #[arg(long, env = "STOWAGE_HEADER_TIMEOUT", default_value_t = 30)]
+    pub header_timeout: u64,
+
+    /// Seconds a connection may send and receive nothing before it is closed: an idle
+    /// keep-alive connection, a stalled upload, a client that stopped reading its download.
+    #[arg(long, env = "STOWAGE_IDLE_TIMEOUT", default_value_t = 60)]
+    pub idle_timeout: u64,
+
+    /// Seconds an upload's body may pause between two chunks; past it the upload is refused
+    /// (`8011`) and leaves nothing. A slow upload that keeps sending survives.
+    #[arg(long, env = "STOWAGE_BODY_TIMEOUT", default_value_t = 60)]
+    pub body_timeout: u64,
+
+    /// Most connections open at once; one more gets `429 {code: 7009}` with `Retry-After`.
+    #[arg(long, env = "STOWAGE_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Most requests with a body (uploads, parts, JSON calls) served at once; one more gets
+    /// `429 {code: 7009}` with `Retry-After`.
+    #[arg(long, env = "STOWAGE_MAX_UPLOADS", default_value_t = 256)]
+    pub max_uploads: usize,
+
+    /// Seconds requests in flight may take to finish after SIGTERM or SIGINT.
+    #[arg(long, env = "STOWAGE_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
+
     /// FOR TESTS ONLY: enables `/v1/test/faults` (fail, drop, throttle or delay part uploads)
     /// and `/v1/test/stats`. Refused unless `--listen` is a loopback address.
     #[arg(long, env = "STOWAGE_UNSAFE_TEST_HOOKS")]
@@ -75,10 +157,29 @@ pub struct AppCredentials {
     pub id: String,
     /// The REST API key, second segment of every route.
     pub key: String,
+    /// What the app allows where no rule decides.
+    pub defaults: crate::model::AppDefaults,
+}
+
+fn parse_admin_key(text: &str) -> Result<(String, String), String> {
+    let (id, secret) = text.split_once('=').ok_or("expected ID=SECRET")?;
+    if secret.len() < 32 || secret.chars().any(|c| c.is_whitespace() || c == ',') {
+        return Err(
+            "the admin key must be at least 32 characters, without spaces or commas".into(),
+        );
+    }
+    Ok((id.to_owned(), secret.to_owned()))
 }
 
 fn parse_app(text: &str) -> Result<AppCredentials, String> {
-    let (id, key) = text.split_once(':').ok_or("expected ID:KEY")?;
+    let (text, defaults) = match text.rsplit_once(':') {
+        Some((rest, "open")) => (rest, crate::model::AppDefaults::Open),
+        Some((rest, "private")) => (rest, crate::model::AppDefaults::Private),
+        _ => (text, crate::model::AppDefaults::Private),
+    };
+    let (id, key) = text
+        .split_once(':')
+        .ok_or("expected ID:KEY[:open|private]")?;
     let ok = |s: &str| {
         !s.is_empty()
             && s.bytes()
@@ -93,10 +194,22 @@ fn parse_app(text: &str) -> Result<AppCredentials, String> {
     Ok(AppCredentials {
         id: id.to_owned(),
         key: key.to_owned(),
+        defaults,
     })
 }
 
 impl Config {
+    /// The limits of the connection layer.
+    #[must_use]
+    pub fn limits(&self) -> crate::listen::Limits {
+        crate::listen::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout.max(1)),
+            max_connections: self.max_connections.max(1),
+            grace: std::time::Duration::from_secs(self.shutdown_grace),
+        }
+    }
+
     /// Checks combinations clap cannot: test hooks only on loopback, small parts only with them.
     pub fn validate(&self) -> Result<(), String> {
         if self.unsafe_test_hooks && !self.listen.ip().is_loopback() {
@@ -111,6 +224,22 @@ impl Config {
             return Err(
                 "--min-part-size below 5 MiB needs --unsafe-test-hooks (tests only)".into(),
             );
+        }
+        if let Some(secret) = self.signing_secret.as_deref().filter(|s| !s.is_empty()) {
+            if secret.len() < crate::presign::MIN_SECRET_LEN {
+                return Err(format!(
+                    "--signing-secret must be at least {} characters (it is {})",
+                    crate::presign::MIN_SECRET_LEN,
+                    secret.len()
+                ));
+            }
+        }
+        if let Some(blobs) = &self.blobs {
+            if !blobs.starts_with("s3://") && !blobs.starts_with("file://") {
+                return Err(format!(
+                    "--blobs {blobs}: expected file://DIR or s3://BUCKET[/PREFIX]"
+                ));
+            }
         }
         if self.min_part_size == 0 {
             return Err("--min-part-size must be at least 1".into());
@@ -137,7 +266,28 @@ impl Config {
         {
             config.database = Some(new_postgres_database(&url).await?);
         }
+        // `s3://BUCKET` (as `npm test`'s cluster step sets it): a prefix of its own per server,
+        // as each gets a database of its own.
+        if let Some(url) = std::env::var("STOWAGE_TEST_BLOBS")
+            .ok()
+            .filter(|u| u.starts_with("s3://"))
+        {
+            config.blobs = Some(format!(
+                "{}/test-{}",
+                url.trim_end_matches('/'),
+                crate::blobs::new_id()
+            ));
+        }
         Ok(config)
+    }
+
+    /// Whether the catalog is a database other servers may share (PostgreSQL): secrets the
+    /// server generates are kept there, so every server holds the same ones.
+    #[must_use]
+    pub fn shared_catalog(&self) -> bool {
+        self.database
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
     }
 
     /// The catalog's URL: `--database`, else SQLite in the data directory.

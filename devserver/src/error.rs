@@ -27,6 +27,9 @@ pub enum AppError {
     /// The server cannot start as configured (bad flag, locked or inconsistent data directory).
     #[error("{0}")]
     Config(String),
+    /// A documented failure the client may retry after this many seconds (`Retry-After`).
+    #[error("{0}")]
+    RetryAfter(ApiError, u64),
 }
 
 /// Result of handlers and store functions.
@@ -48,7 +51,7 @@ impl AppError {
     #[must_use]
     pub fn to_api(&self) -> ApiError {
         match self {
-            Self::Api(e) => e.clone(),
+            Self::Api(e) | Self::RetryAfter(e, _) => e.clone(),
             Self::Unknown(ids) => {
                 let named: Vec<String> = ids
                     .iter()
@@ -74,11 +77,70 @@ impl AppError {
                 tracing::error!(error = %e, "database disk full");
                 ApiError::new(ErrorCode::InsufficientStorage, "Insufficient storage")
             }
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "catalog or object store unreachable");
+                unavailable()
+            }
             other => {
                 tracing::error!(error = %other, "internal error");
                 ApiError::internal()
             }
         }
+    }
+}
+
+/// Seconds a client is asked to wait when the catalog or the object store is away.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 1;
+
+fn unavailable() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unavailable,
+        "The storage service is unavailable for now; retry",
+    )
+}
+
+impl AppError {
+    /// Whether this is the database or the object store being unreachable (a restart, a
+    /// failover, a cut network) rather than a fault of the request or of the server.
+    #[must_use]
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Db(e) => is_database_away(e),
+            Self::Io(e) => is_connection_error(e),
+            _ => false,
+        }
+    }
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{
+        BrokenPipe, ConnectionAborted, ConnectionRefused, ConnectionReset, NotConnected, TimedOut,
+        UnexpectedEof,
+    };
+    matches!(
+        e.kind(),
+        ConnectionRefused
+            | ConnectionReset
+            | ConnectionAborted
+            | NotConnected
+            | BrokenPipe
+            | TimedOut
+            | UnexpectedEof
+    )
+}
+
+/// PostgreSQL gone: no connection to be had, a connection cut, or the server shutting down
+/// (`57P01`–`57P03`) or refusing connections (class `08`).
+fn is_database_away(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Io(io) => is_connection_error(io),
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or("");
+            code.starts_with("57P") || code.starts_with("08")
+        }
+        _ => false,
     }
 }
 
@@ -127,6 +189,17 @@ pub fn api_response(e: &ApiError) -> Response {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        api_response(&self.to_api())
+        let mut response = api_response(&self.to_api());
+        let retry = match &self {
+            Self::RetryAfter(_, secs) => Some(*secs),
+            other if other.is_unavailable() => Some(UNAVAILABLE_RETRY_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        response
     }
 }

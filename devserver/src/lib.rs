@@ -13,10 +13,12 @@ pub mod config;
 pub mod error;
 pub mod faults;
 pub mod files;
+pub mod listen;
 pub mod model;
 pub mod presign;
 mod routes;
 pub mod state;
+pub mod testing;
 
 pub use config::Config;
 pub use state::AppState;

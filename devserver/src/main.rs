@@ -52,14 +52,8 @@ async fn main() -> std::process::ExitCode {
         }
         tracing::info!("stopping: finishing in-flight requests");
     };
-    let served = axum::serve(listener, app(state, &config.www))
-        .with_graceful_shutdown(shutdown)
-        .await;
-    match served {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("server error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    let router = app(state, &config.www);
+    stowage_devserver::listen::serve(listener, router, config.limits(), shutdown).await;
+    tracing::info!("stopped");
+    std::process::ExitCode::SUCCESS
 }

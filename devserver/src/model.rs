@@ -87,6 +87,8 @@ pub struct FileRecord {
     pub updated_ms: i64,
     /// The bytes, once uploaded.
     pub content: Option<Content>,
+    /// Owner and visibility.
+    pub access: Access,
 }
 
 impl FileRecord {
@@ -270,6 +272,20 @@ pub struct Upload {
     pub expires_ms: i64,
     /// The completed file, once completed.
     pub result: Option<Completed>,
+    /// Who started it ([`Principal::tag`]): only they (or the admin) complete or abort it.
+    pub principal: String,
+    /// Sent straight to the object store (`--direct-to-store`): the store's own multipart
+    /// upload, whose parts never pass through this server.
+    pub direct: Option<DirectUpload>,
+}
+
+/// A multipart upload of the object store that a Stowage upload maps onto.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectUpload {
+    /// The blob its object becomes.
+    pub blob: String,
+    /// The store's upload id.
+    pub upload: String,
 }
 
 /// What a completed upload made.
@@ -324,4 +340,254 @@ pub enum Ident {
     Id(i64),
     /// By externalId.
     External(String),
+}
+
+// ---------------------------------------------------------------- access
+
+/// The role every signed-in user has.
+pub const AUTHENTICATED: &str = "AuthenticatedUser";
+/// The role of the anonymous user.
+pub const NOT_AUTHENTICATED: &str = "NotAuthenticatedUser";
+/// The role that holds Cognite security category `N` is `securityCategory:N`.
+pub const CATEGORY_ROLE_PREFIX: &str = "securityCategory:";
+
+/// Who a request acts as, in which app. Every method of the files service takes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The app the request is in.
+    pub app: String,
+    /// Who it is.
+    pub who: Who,
+}
+
+/// The kinds of principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// Holds only the app's REST API key (or a public URL).
+    Anonymous,
+    /// A signed-in user.
+    User {
+        /// The user's objectId.
+        id: String,
+        /// `AuthenticatedUser` and the roles the admin assigned.
+        roles: Vec<String>,
+    },
+    /// Holds the app's admin key: may do anything.
+    Admin,
+}
+
+impl Principal {
+    /// The anonymous user of `app`.
+    #[must_use]
+    pub fn anonymous(app: &str) -> Self {
+        Self {
+            app: app.to_owned(),
+            who: Who::Anonymous,
+        }
+    }
+
+    /// The admin of `app`.
+    #[must_use]
+    pub fn admin(app: &str) -> Self {
+        Self {
+            app: app.to_owned(),
+            who: Who::Admin,
+        }
+    }
+
+    /// The user id, when signed in.
+    #[must_use]
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.who {
+            Who::User { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the admin.
+    #[must_use]
+    pub fn is_admin(&self) -> bool {
+        self.who == Who::Admin
+    }
+
+    /// Whether the principal has `role` (`NotAuthenticatedUser` for the anonymous user).
+    #[must_use]
+    pub fn has_role(&self, role: &str) -> bool {
+        match &self.who {
+            Who::Anonymous => role == NOT_AUTHENTICATED,
+            Who::User { roles, .. } => role == AUTHENTICATED || roles.iter().any(|r| r == role),
+            Who::Admin => true,
+        }
+    }
+
+    /// A short tag that names the principal inside a signed URL: `a`, `admin` or `u:{id}`.
+    #[must_use]
+    pub fn tag(&self) -> String {
+        match &self.who {
+            Who::Anonymous => "a".into(),
+            Who::Admin => "admin".into(),
+            Who::User { id, .. } => format!("u:{id}"),
+        }
+    }
+}
+
+/// An operation a rule speaks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// See bytes, names and fields.
+    Read,
+    /// Create, overwrite or change.
+    Write,
+    /// Remove.
+    Delete,
+}
+
+impl Op {
+    /// `READ`, `WRITE` or `DELETE`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "READ",
+            Self::Write => "WRITE",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    /// The operation named `text` (case-insensitive).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_uppercase().as_str() {
+            "READ" => Some(Self::Read),
+            "WRITE" => Some(Self::Write),
+            "DELETE" => Some(Self::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// Whom a rule names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// One user, by objectId.
+    User(String),
+    /// User `*`: every principal, the anonymous one included.
+    AnyUser,
+    /// One role.
+    Role(String),
+    /// Role `*`.
+    AnyRole,
+}
+
+impl Subject {
+    /// `(kind, name)` as stored: `("user", id)`, `("user", "*")`, `("role", name)`, `("role", "*")`.
+    #[must_use]
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Self::User(id) => ("user", id),
+            Self::AnyUser => ("user", "*"),
+            Self::Role(r) => ("role", r),
+            Self::AnyRole => ("role", "*"),
+        }
+    }
+
+    /// The subject stored as `(kind, name)`.
+    #[must_use]
+    pub fn from_parts(kind: &str, name: &str) -> Option<Self> {
+        match (kind, name) {
+            ("user", "*") => Some(Self::AnyUser),
+            ("role", "*") => Some(Self::AnyRole),
+            ("user", id) if !id.is_empty() => Some(Self::User(id.to_owned())),
+            ("role", r) if !r.is_empty() => Some(Self::Role(r.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+/// One grant or deny.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// The operation.
+    pub op: Op,
+    /// Whom it names.
+    pub subject: Subject,
+    /// Grant (true) or deny.
+    pub allow: bool,
+}
+
+/// bkend's visibility of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Anyone reads.
+    Public,
+    /// Only the owner and the admin read.
+    Private,
+    /// Any signed-in user reads.
+    Protected,
+    /// The users in `shared_with` read.
+    Shared,
+}
+
+impl Visibility {
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Private => "private",
+            Self::Protected => "protected",
+            Self::Shared => "shared",
+        }
+    }
+
+    /// The visibility named `text`.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "public" => Some(Self::Public),
+            "private" => Some(Self::Private),
+            "protected" => Some(Self::Protected),
+            "shared" => Some(Self::Shared),
+            _ => None,
+        }
+    }
+}
+
+/// Who owns a file and who may see it, besides the permission rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    /// The user who wrote it (none for files the admin or the anonymous user wrote).
+    pub owner: Option<String>,
+    /// bkend's visibility; none: the permission rules decide.
+    pub visibility: Option<Visibility>,
+    /// The users a `shared` file is shared with.
+    pub shared_with: Vec<String>,
+    /// Grows with every change of the file's access (visibility, sharing, rules), so a
+    /// presigned URL signed before the change no longer works.
+    pub epoch: i64,
+}
+
+/// What an app allows where no rule decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AppDefaults {
+    /// Anonymous users read what rules or visibility make readable, and nothing else; signed-in
+    /// users create files (which they then own).
+    #[default]
+    Private,
+    /// Everyone reads, writes and deletes (the demo app).
+    Open,
+}
+
+/// A registered user of an app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// objectId.
+    pub id: String,
+    /// Email (stored lower-case), the login.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Roles the admin assigned (`AuthenticatedUser` is implied).
+    pub roles: Vec<String>,
+    /// Registration time, ms since the epoch.
+    pub created_ms: i64,
 }

@@ -39,30 +39,25 @@ pub struct Signed {
 }
 
 impl Signer {
+    /// A signer with this secret.
+    #[must_use]
+    pub fn from_secret(secret: &str) -> Self {
+        Self {
+            key: secret.as_bytes().to_vec(),
+        }
+    }
+
     /// Uses `secret` when given, else the key kept in `{data}/signing.key`, generated once.
-    pub async fn load(secret: Option<&str>, data: &Path) -> std::io::Result<Self> {
+    pub async fn load(secret: Option<&str>, data: &Path) -> crate::error::AppResult<Self> {
         if let Some(s) = secret.filter(|s| !s.is_empty()) {
             return Ok(Self {
                 key: s.as_bytes().to_vec(),
             });
         }
-        let file = data.join("signing.key");
-        match tokio::fs::read_to_string(&file).await {
-            Ok(text) if text.trim().len() >= 32 => Ok(Self {
-                key: text.trim().as_bytes().to_vec(),
-            }),
-            _ => {
-                let mut bytes = [0u8; 32];
-                rand::rng().fill_bytes(&mut bytes);
-                let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                let tmp = data.join("signing.key.tmp");
-                write_private(&tmp, &text).await?;
-                tokio::fs::rename(&tmp, &file).await?;
-                Ok(Self {
-                    key: text.into_bytes(),
-                })
-            }
-        }
+        let key = kept_secret(data, "signing.key").await?;
+        Ok(Self {
+            key: key.into_bytes(),
+        })
     }
 
     fn mac(&self, method: &str, path: &str, query: &str) -> Hmac<Sha256> {
@@ -84,7 +79,7 @@ impl Signer {
         path: &str,
         expires: u64,
         length: u64,
-        extra: &[(&str, &str)],
+        extra: &[(&str, String)],
     ) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair("expires", &expires.to_string());
@@ -143,6 +138,50 @@ impl Signer {
             params,
         })
     }
+}
+
+/// Shortest secret accepted (`--signing-secret`, a kept key file): 32 characters.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// The secret kept in `{data}/{name}`: 32 random bytes in hex, generated once (mode 0600,
+/// written to a temporary file, renamed, and the directory synced). A file that is there but
+/// holds no usable key is refused, never silently replaced: a new key would kill every URL
+/// signed with the old one.
+pub async fn kept_secret(data: &Path, name: &str) -> crate::error::AppResult<String> {
+    let file = data.join(name);
+    match tokio::fs::read_to_string(&file).await {
+        Ok(text) if text.trim().len() >= MIN_SECRET_LEN => Ok(text.trim().to_owned()),
+        Ok(text) => Err(crate::error::AppError::Config(format!(
+            "{} holds {} characters, not a key of at least {MIN_SECRET_LEN}: restore it from a \
+             backup, or delete it to have a new key made (URLs and keys made with the old one \
+             then stop working)",
+            file.display(),
+            text.trim().len()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text = random_secret();
+            let tmp = data.join(format!("{name}.tmp"));
+            write_private(&tmp, &text).await?;
+            tokio::fs::rename(&tmp, &file).await?;
+            let dir = data.to_path_buf();
+            tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+                .await
+                .map_err(std::io::Error::other)??;
+            Ok(text)
+        }
+        Err(e) => Err(crate::error::AppError::Config(format!(
+            "cannot read {}: {e}",
+            file.display()
+        ))),
+    }
+}
+
+/// 256 random bits in hex.
+#[must_use]
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Validity asked for, checked against the 7-day limit.

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use stowage_protocol::paths::FilePath;
 use stowage_protocol::ApiError;
 
-use crate::blobs::DiskBlobs;
 use crate::catalog::Catalog;
 use crate::config::{AppCredentials, Config};
 use crate::error::{AppError, AppResult};
@@ -27,9 +26,17 @@ struct Inner {
     /// Held for the server's life: the data directory's exclusive lock.
     _lock: std::fs::File,
     apps: HashMap<String, String>,
+    /// Each app's admin key.
+    admin_keys: HashMap<String, String>,
+    token_ttl_ms: i64,
+    cors_origins: Vec<String>,
+    /// One permit per request with a body being served.
+    uploads: Arc<tokio::sync::Semaphore>,
+    body_timeout: std::time::Duration,
     first_app: AppCredentials,
     public_base: String,
     custom_domain: Option<CustomDomain>,
+    trust_proxy: bool,
     max_upload_bytes: u64,
     signer: Signer,
     faults: Option<Faults>,
@@ -51,15 +58,76 @@ impl AppState {
         tokio::fs::create_dir_all(&config.data).await?;
         let lock = lock_data_dir(&config.data)?;
         let (catalog, new_catalog) = Catalog::open(&config.database_url()).await?;
-        let blobs = DiskBlobs::open(&config.data).await?;
-        let files = Files::start(catalog, new_catalog, Arc::new(blobs)).await?;
-        let signer = Signer::load(config.signing_secret.as_deref(), &config.data).await?;
+        let blobs = crate::blobs::open(
+            config.blobs.as_deref(),
+            &config.data,
+            config.direct_to_store,
+        )
+        .await?;
+        let defaults = config
+            .apps
+            .iter()
+            .map(|a| (a.id.clone(), a.defaults))
+            .collect();
+        // Secrets the server makes itself: in a shared catalog every server must hold the same.
+        let shared = config.shared_catalog().then(|| catalog.clone());
+        let pending_ttl_ms =
+            i64::try_from(config.pending_ttl.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let files = Files::start(catalog, new_catalog, blobs, defaults, pending_ttl_ms).await?;
+        let mut admin_keys = HashMap::new();
+        for app in &config.apps {
+            let given = config.admin_keys.iter().find(|(id, _)| *id == app.id);
+            let key = match (given, &shared) {
+                (Some((_, secret)), _) => secret.clone(),
+                (None, Some(catalog)) => {
+                    let name = format!("admin_key:{}", app.id);
+                    let file = format!("admin-{}.key", app.id);
+                    let key = catalog
+                        .claim_info(&name, &first_secret(&config.data, &file).await)
+                        .await?;
+                    tracing::info!(
+                        app = app.id,
+                        "admin key kept in the database (catalog_info {name})"
+                    );
+                    key
+                }
+                (None, None) => {
+                    let name = format!("admin-{}.key", app.id);
+                    let key = crate::presign::kept_secret(&config.data, &name).await?;
+                    tracing::info!(app = app.id, file = %config.data.join(&name).display(), "admin key");
+                    key
+                }
+            };
+            admin_keys.insert(app.id.clone(), key);
+        }
+        if let Some((id, _)) = config
+            .admin_keys
+            .iter()
+            .find(|(id, _)| !config.apps.iter().any(|a| a.id == *id))
+        {
+            return Err(AppError::Config(format!("--admin-key names no app: {id}")));
+        }
+        let signer = match (
+            config.signing_secret.as_deref().filter(|s| !s.is_empty()),
+            &shared,
+        ) {
+            (None, Some(catalog)) => Signer::from_secret(
+                &catalog
+                    .claim_info(
+                        "signing_key",
+                        &first_secret(&config.data, "signing.key").await,
+                    )
+                    .await?,
+            ),
+            (given, _) => Signer::load(given, &config.data).await?,
+        };
         if config.unsafe_test_hooks {
             tracing::warn!("test hooks are on: /v1/test/faults can make uploads fail");
         }
         let first_app = config.apps.first().cloned().unwrap_or(AppCredentials {
             id: "demo".into(),
             key: "demo-key".into(),
+            defaults: crate::model::AppDefaults::Open,
         });
         let custom_domain = config.public_url.as_ref().map(|url| {
             let url = url.trim_end_matches('/').to_owned();
@@ -76,9 +144,16 @@ impl AppState {
                     .iter()
                     .map(|a| (a.id.clone(), a.key.clone()))
                     .collect(),
+                admin_keys,
+                token_ttl_ms: i64::try_from(config.token_ttl.saturating_mul(1000))
+                    .unwrap_or(i64::MAX),
+                cors_origins: config.cors_origins.clone(),
+                uploads: Arc::new(tokio::sync::Semaphore::new(config.max_uploads.max(1))),
+                body_timeout: std::time::Duration::from_secs(config.body_timeout.max(1)),
                 first_app,
                 public_base: format!("http://{}", config.listen),
                 custom_domain,
+                trust_proxy: config.trust_proxy,
                 max_upload_bytes: config.max_upload_bytes,
                 signer,
                 faults: config.unsafe_test_hooks.then(Faults::default),
@@ -110,6 +185,65 @@ impl AppState {
         });
     }
 
+    /// Whether `secret` is `app`'s admin key (compared in constant time).
+    #[must_use]
+    pub fn is_admin_key(&self, app: &str, secret: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.inner
+            .admin_keys
+            .get(app)
+            .is_some_and(|k| bool::from(k.as_bytes().ct_eq(secret.as_bytes())))
+    }
+
+    /// Whether `secret` is the admin key of some app.
+    #[must_use]
+    pub fn is_any_admin_key(&self, secret: &str) -> bool {
+        self.inner
+            .admin_keys
+            .keys()
+            .any(|app| self.is_admin_key(app, secret))
+    }
+
+    /// Whether `app` is an app of this server.
+    #[must_use]
+    pub fn knows_app(&self, app: &str) -> bool {
+        self.inner.apps.contains_key(app)
+    }
+
+    /// Whether `key` is `app`'s REST API key (compared in constant time).
+    #[must_use]
+    pub fn is_api_key(&self, app: &str, key: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.inner
+            .apps
+            .get(app)
+            .is_some_and(|k| bool::from(k.as_bytes().ct_eq(key.as_bytes())))
+    }
+
+    /// Lifetime of a login token, ms.
+    #[must_use]
+    pub fn token_ttl_ms(&self) -> i64 {
+        self.inner.token_ttl_ms
+    }
+
+    /// A permit to serve one more request with a body, if one is free.
+    #[must_use]
+    pub fn upload_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.uploads.clone().try_acquire_owned().ok()
+    }
+
+    /// Longest pause between two chunks of a request body.
+    #[must_use]
+    pub fn body_timeout(&self) -> std::time::Duration {
+        self.inner.body_timeout
+    }
+
+    /// The origins CORS allows (empty: any).
+    #[must_use]
+    pub fn cors_origins(&self) -> &[String] {
+        &self.inner.cors_origins
+    }
+
     /// The presigned-URL signer.
     #[must_use]
     pub fn signer(&self) -> &Signer {
@@ -134,10 +268,57 @@ impl AppState {
         self.inner.min_part_size
     }
 
-    /// Base of every URL this server hands out (`http://{listen}`).
+    /// Base of every URL this server hands out: `http://{Host}` of the request being served
+    /// (so that behind a balancer, or on `0.0.0.0`, URLs point where the client reached), else
+    /// `http://{listen}`.
     #[must_use]
-    pub fn public_base(&self) -> &str {
-        &self.inner.public_base
+    pub fn public_base(&self) -> String {
+        REQUEST_BASE
+            .try_with(Clone::clone)
+            .unwrap_or_else(|_| self.inner.public_base.clone())
+    }
+
+    /// Runs `f` (a request's handling) with `base` as the base of the URLs it hands out: from
+    /// the request, `http://{Host}`, or with `--trust-proxy` the proxy's `X-Forwarded-Proto` /
+    /// `X-Forwarded-Host` (or `Forwarded: proto=…;host=…`). A host that is not a plain
+    /// `name[:port]` is not used.
+    pub async fn serving_base<F: std::future::Future>(base: Option<String>, f: F) -> F::Output {
+        match base {
+            Some(base) => REQUEST_BASE.scope(base, f).await,
+            None => f.await,
+        }
+    }
+
+    /// The base of the URLs handed out in answer to a request with these headers (see
+    /// [`AppState::serving_base`]); `None` when they name no usable host.
+    #[must_use]
+    pub fn request_base(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let mut scheme = "http";
+        let mut host = header("host").unwrap_or("");
+        if self.inner.trust_proxy {
+            let forwarded = forwarded_pairs(header("forwarded").unwrap_or(""));
+            let proto = header("x-forwarded-proto")
+                .map(|p| p.split(',').next().unwrap_or("").trim())
+                .or(forwarded.proto);
+            if let Some(p) = proto {
+                if p.eq_ignore_ascii_case("https") {
+                    scheme = "https";
+                }
+            }
+            if let Some(h) = header("x-forwarded-host")
+                .map(|h| h.split(',').next().unwrap_or("").trim())
+                .or(forwarded.host)
+            {
+                host = h;
+            }
+        }
+        let plain = !host.is_empty()
+            && host.len() <= 255
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+        plain.then(|| format!("{scheme}://{host}"))
     }
 
     /// The app whose REST API key is `key` (the `/v1` API names apps by `X-API-Key`).
@@ -169,9 +350,9 @@ impl AppState {
 
     /// Checks an `appId`/`apiKey` pair. A wrong pair never learns whether the app exists.
     pub fn authenticate(&self, app: &str, key: &str) -> Result<(), ApiError> {
-        match self.inner.apps.get(app) {
-            Some(k) if k == key => Ok(()),
-            _ => Err(ApiError::new(
+        match self.is_api_key(app, key) {
+            true => Ok(()),
+            false => Err(ApiError::new(
                 stowage_protocol::ErrorCode::WrongApp,
                 "Invalid application id or API key",
             )),
@@ -188,7 +369,7 @@ impl AppState {
             }
         }
         let key = self.inner.apps.get(app).map_or("", String::as_str);
-        format!("{}/{app}/{key}/files/{encoded}", self.inner.public_base)
+        format!("{}/{app}/{key}/files/{encoded}", self.public_base())
     }
 
     /// When `host` is the custom domain, the app-root prefix its paths are served under.
@@ -202,6 +383,45 @@ impl AppState {
             )
         })
     }
+}
+
+/// The secret a shared catalog starts with: the one a single server kept in `{data}/{file}`
+/// before (so its URLs and keys go on working), else a new one.
+async fn first_secret(data: &std::path::Path, file: &str) -> String {
+    match tokio::fs::read_to_string(data.join(file)).await {
+        Ok(text) if text.trim().len() >= 32 => text.trim().to_owned(),
+        _ => crate::presign::random_secret(),
+    }
+}
+
+/// `proto` and `host` of the first element of a `Forwarded` header (RFC 7239).
+struct Forwarded<'a> {
+    proto: Option<&'a str>,
+    host: Option<&'a str>,
+}
+
+fn forwarded_pairs(value: &str) -> Forwarded<'_> {
+    let first = value.split(',').next().unwrap_or("");
+    let mut out = Forwarded {
+        proto: None,
+        host: None,
+    };
+    for pair in first.split(';') {
+        if let Some((k, v)) = pair.trim().split_once('=') {
+            let v = v.trim().trim_matches('"');
+            match k.trim().to_ascii_lowercase().as_str() {
+                "proto" => out.proto = Some(v),
+                "host" => out.host = Some(v),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+tokio::task_local! {
+    /// The URL base of the request this task serves (see [`AppState::with_request_host`]).
+    static REQUEST_BASE: String;
 }
 
 /// Takes the data directory's exclusive lock (`{data}/.lock`), or says who holds it.

@@ -13,6 +13,7 @@ use tower::ServiceExt;
 struct Server {
     router: axum::Router,
     dir: tempfile::TempDir,
+    state: AppState,
 }
 
 const ROOT: &str = "/demo/demo-key/files";
@@ -20,11 +21,10 @@ const ROOT: &str = "/demo/demo-key/files";
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::for_tests(dir.path().join("data")).await.unwrap();
-    let state = AppState::open(&config).await.unwrap();
-    Server {
-        router: app(state, &dir.path().join("www")),
-        dir,
-    }
+    let (router, state) = stowage_devserver::testing::servers(&config, &dir.path().join("www"))
+        .await
+        .unwrap();
+    Server { router, dir, state }
 }
 
 impl Server {
@@ -391,11 +391,8 @@ async fn delete_a_directory_removes_its_bytes() {
         .await;
     assert_eq!((status, body), (StatusCode::OK, json!({"deleted": 4})));
     assert_eq!(s.names("?sub=true").await, ["kept.bin"]);
-    let blobs: usize = std::fs::read_dir(s.dir.path().join("data/blobs"))
-        .unwrap()
-        .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
-        .sum();
-    assert_eq!(blobs, 1, "only kept.bin's bytes remain on disk");
+    let blobs = s.state.files().stored_blobs().await.unwrap();
+    assert_eq!(blobs, 1, "only kept.bin's bytes remain in the store");
 }
 
 #[tokio::test]
@@ -416,18 +413,17 @@ async fn a_body_that_fails_midway_leaves_no_file() {
         String::from_utf8_lossy(&bytes)
     );
     assert_eq!(s.get("half.txt").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(
-        std::fs::read_dir(s.dir.path().join("data/tmp"))
-            .unwrap()
-            .count(),
-        0
-    );
+    assert_eq!(s.state.files().stored_blobs().await.unwrap(), 0);
 }
 
 #[tokio::test]
 async fn unpublished_blobs_are_settled_at_start_and_published_ones_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::for_tests(dir.path().join("data")).await.unwrap();
+    if config.blobs.is_some() {
+        eprintln!("bytes in an object store: see a_write_cut_off_midway_is_swept_by_age");
+        return;
+    }
     {
         let state = AppState::open(&config).await.unwrap();
         let router = app(state, dir.path());
@@ -460,6 +456,52 @@ async fn unpublished_blobs_are_settled_at_start_and_published_ones_are_kept() {
 }
 
 #[tokio::test]
+async fn a_write_cut_off_midway_is_swept_by_age() {
+    // On an object store nothing is listed at start: the write's pending row is what tells the
+    // collector, once it is older than the pending TTL, that its blob is nobody's.
+    let s = server().await;
+    s.upload("kept.txt", b"kept").await;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let req = Request::post(format!("{ROOT}/cut.bin"))
+        .body(Body::from_stream(stream))
+        .unwrap();
+    let router = s.router.clone();
+    let upload = tokio::spawn(async move { router.oneshot(req).await });
+    // More than one object-store part (8 MiB), then the client vanishes.
+    for _ in 0..10 {
+        tx.send(Ok(vec![7u8; 1024 * 1024])).await.unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    upload.abort();
+    let _ = upload.await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let files = s.state.files();
+    let before = stowage_devserver::model::now_ms() + 1;
+    let swept = files.sweep_pending(before).await.unwrap();
+    if files.blobs_on_disk() {
+        assert_eq!(
+            swept, 0,
+            "the disk store keeps no pending rows (tmp/ is its list)"
+        );
+    } else {
+        assert_eq!(swept, 1, "the cut-off write's pending blob is removed");
+    }
+    assert_eq!(
+        files.stored_blobs().await.unwrap(),
+        1,
+        "only kept.txt's bytes are stored"
+    );
+    assert_eq!(
+        files.sweep_pending(before).await.unwrap(),
+        0,
+        "a second sweep finds nothing"
+    );
+    assert_eq!(s.get("kept.txt").await.1, b"kept");
+    assert_eq!(s.get("cut.bin").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn a_missing_database_is_refused_and_deletes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::for_tests(dir.path().join("data")).await.unwrap();
@@ -483,10 +525,10 @@ async fn a_missing_database_is_refused_and_deletes_nothing() {
         .database;
     let err = AppState::open(&config).await.unwrap_err().to_string();
     assert!(err.contains("database is new"), "{err}");
-    let blobs: usize = std::fs::read_dir(dir.path().join("data/blobs"))
-        .unwrap()
-        .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
-        .sum();
+    let store = stowage_devserver::blobs::open(config.blobs.as_deref(), &config.data, false)
+        .await
+        .unwrap();
+    let blobs = store.count().await.unwrap();
     assert_eq!(blobs, 1, "the file's bytes are still there");
 }
 
@@ -559,6 +601,10 @@ async fn info_describes_the_app_and_refuses_a_wrong_key() {
 #[tokio::test]
 async fn a_blob_replaced_by_a_symlink_out_of_the_data_dir_is_not_followed() {
     let s = server().await;
+    if !s.state.files().blobs_on_disk() {
+        eprintln!("bytes in an object store: no blob file to replace with a link");
+        return;
+    }
     s.upload("secret.txt", b"mine").await;
     let outside = s.dir.path().join("outside.txt");
     std::fs::write(&outside, b"not yours").unwrap();
@@ -574,4 +620,113 @@ async fn a_blob_replaced_by_a_symlink_out_of_the_data_dir_is_not_followed() {
         .call(Method::GET, &format!("{ROOT}/secret.txt"), Body::empty())
         .await;
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, 4000));
+}
+
+#[tokio::test]
+async fn handed_out_urls_follow_the_request_host() {
+    // Behind a balancer or on 0.0.0.0 the client knows the server by the Host it sent.
+    let s = server().await;
+    for (host, base) in [
+        ("files.example:9000", "http://files.example:9000/"),
+        ("[::1]:8080", "http://[::1]:8080/"),
+    ] {
+        let req = Request::post(format!("{ROOT}/hosted.txt?overwrite=true"))
+            .header(header::HOST, host)
+            .body(Body::from("x"))
+            .unwrap();
+        let (status, body, _) = s.send(req).await;
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let url = body["fileURL"].as_str().unwrap();
+        assert!(url.starts_with(base), "{url} for Host {host}");
+    }
+    // A Host that is not a plain name[:port] is never echoed into a URL.
+    let req = Request::post(format!("{ROOT}/hosted.txt?overwrite=true"))
+        .header(header::HOST, "evil.example/x?")
+        .body(Body::from("x"))
+        .unwrap();
+    let (_, body, _) = s.send(req).await;
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        !body["fileURL"].as_str().unwrap().contains("evil"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_urls_take_its_scheme_and_host() {
+    let upload = |router: axum::Router, headers: Vec<(&'static str, &'static str)>| async move {
+        let mut req = Request::post(format!("{ROOT}/proxied.txt?overwrite=true"));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let res = router
+            .oneshot(req.body(Body::from("x")).unwrap())
+            .await
+            .unwrap();
+        let body: Value =
+            serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        body["fileURL"].as_str().unwrap().to_owned()
+    };
+    let proxied = vec![
+        ("host", "10.0.0.11:8080"),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "stowage.example.com"),
+    ];
+    // Not trusted (the default): the headers are a client's word and change nothing.
+    let s = server().await;
+    let url = upload(s.router.clone(), proxied.clone()).await;
+    assert!(url.starts_with("http://10.0.0.11:8080/"), "{url}");
+    // Trusted: the URLs are the proxy's.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_tests(dir.path().join("data")).await.unwrap();
+    config.trust_proxy = true;
+    let router = app(
+        AppState::open(&config).await.unwrap(),
+        &dir.path().join("www"),
+    );
+    let url = upload(router.clone(), proxied).await;
+    assert!(url.starts_with("https://stowage.example.com/"), "{url}");
+    let url = upload(
+        router,
+        vec![
+            ("host", "10.0.0.11:8080"),
+            (
+                "forwarded",
+                "for=192.0.2.60;proto=https;host=files.example.org, for=10.0.0.1",
+            ),
+        ],
+    )
+    .await;
+    assert!(url.starts_with("https://files.example.org/"), "{url}");
+}
+
+#[tokio::test]
+async fn a_short_signing_secret_or_a_damaged_key_file_is_refused_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_tests(dir.path().join("data")).await.unwrap();
+    if config.shared_catalog() {
+        eprintln!("a shared catalog keeps its keys in the database: no key file");
+        return;
+    }
+    config.signing_secret = Some("x".into());
+    let err = AppState::open(&config).await.unwrap_err().to_string();
+    assert!(err.contains("at least 32"), "{err}");
+    // A key file that lost its key (a torn copy, a bad edit) stops the server with a clear
+    // message instead of a new key that would kill every outstanding URL.
+    config.signing_secret = None;
+    drop(AppState::open(&config).await.unwrap());
+    let key = config.data.join("signing.key");
+    let kept = std::fs::read_to_string(&key).unwrap();
+    assert!(kept.len() >= 32);
+    std::fs::write(&key, "short").unwrap();
+    let err = AppState::open(&config).await.unwrap_err().to_string();
+    assert!(err.contains("signing.key holds 5 characters"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&key).unwrap(),
+        "short",
+        "left as it was"
+    );
+    std::fs::write(&key, &kept).unwrap();
+    drop(AppState::open(&config).await.unwrap());
 }

@@ -16,21 +16,25 @@ use tower::ServiceExt;
 struct Server {
     router: axum::Router,
     state: AppState,
-    dir: tempfile::TempDir,
+    /// Holds the data directory for the server's life.
+    _dir: tempfile::TempDir,
 }
 
 const PART: u64 = 1024;
+/// The demo app's admin key in these tests: the test hooks answer only it.
+const ADMIN: &str = "test-admin-key-demo-0123456789abcdef";
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::for_tests(dir.path().join("data")).await.unwrap();
     config.unsafe_test_hooks = true;
     config.min_part_size = PART;
+    config.admin_keys = vec![("demo".into(), ADMIN.into())];
     let state = AppState::open(&config).await.unwrap();
     Server {
         router: app(state.clone(), dir.path()),
         state,
-        dir,
+        _dir: dir,
     }
 }
 
@@ -157,13 +161,9 @@ impl Server {
     }
 }
 
-/// Blob files on disk, published or not (parts are blobs too, until their upload ends).
-fn blobs_on_disk(dir: &std::path::Path) -> usize {
-    let published: usize = std::fs::read_dir(dir.join("data/blobs"))
-        .unwrap()
-        .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
-        .sum();
-    published + std::fs::read_dir(dir.join("data/tmp")).unwrap().count()
+/// Blobs in the store, published or not (parts are blobs too, until their upload ends).
+async fn stored_blobs(s: &Server) -> usize {
+    s.state.files().stored_blobs().await.unwrap()
 }
 
 fn code(body: &Value) -> u64 {
@@ -221,7 +221,7 @@ async fn multipart_upload_assembles_the_parts_with_a_whole_file_checksum() {
     }
     let files = s.list_count().await;
     assert_eq!(
-        blobs_on_disk(s.dir.path()),
+        stored_blobs(&s).await,
         files,
         "completed uploads leave one blob per file and no part behind"
     );
@@ -346,12 +346,7 @@ async fn a_part_with_a_wrong_checksum_or_size_is_discarded() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(s.send(req).await.1["parts"], json!([]));
-    assert_eq!(
-        std::fs::read_dir(s.dir.path().join("data/tmp"))
-            .unwrap()
-            .count(),
-        0
-    );
+    assert_eq!(stored_blobs(&s).await, 0);
 }
 
 #[tokio::test]
@@ -487,7 +482,7 @@ async fn abort_removes_staged_parts_and_twice_is_fine() {
             .await;
         assert_eq!(status, StatusCode::OK);
     }
-    assert_eq!(blobs_on_disk(s.dir.path()), 0, "the aborted part is gone");
+    assert_eq!(stored_blobs(&s).await, 0, "the aborted part is gone");
     let (status, body, _) = s.put(&urls[0], data[..PART as usize].to_vec(), &[]).await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, 7004));
 }
@@ -513,7 +508,7 @@ async fn the_collector_removes_abandoned_uploads() {
     );
     let day_later = now + 24 * 3600 * 1000 + 1;
     assert_eq!(s.state.files().expire_uploads(day_later).await.unwrap(), 1);
-    assert_eq!(blobs_on_disk(s.dir.path()), 0, "the expired part is gone");
+    assert_eq!(stored_blobs(&s).await, 0, "the expired part is gone");
     let req = Request::get(format!("/v1/files/multipart/{id}"))
         .header("x-api-key", "demo-key")
         .body(Body::empty())
@@ -564,7 +559,15 @@ async fn limits_of_part_size_and_count() {
 async fn fault_rules_fail_throttle_and_count_parts() {
     let s = server().await;
     let rules = json!({"rules": [{"nth": 1, "kind": "fail"}, {"nth": 2, "kind": "slowDown", "retryAfter": 2}]});
-    assert_eq!(s.api("/v1/test/faults", rules).await.0, StatusCode::OK);
+    // The API key alone (any holder of a file URL) may not touch the hooks.
+    let (status, body) = s.api("/v1/test/faults", rules.clone()).await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, 4000));
+    let req = Request::post("/v1/test/faults")
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(rules.to_string()))
+        .unwrap();
+    assert_eq!(s.send(req).await.0, StatusCode::OK);
     let data = bytes(3 * PART as usize, 6);
     let id = s.init("faulty.bin", data.len() as u64, "crc32c").await["uploadId"]
         .as_str()
@@ -582,6 +585,11 @@ async fn fault_rules_fail_throttle_and_count_parts() {
     assert_eq!(headers[header::RETRY_AFTER], "2");
     assert_eq!(s.put(&urls[0], chunk(1), &[]).await.0, StatusCode::OK);
     let req = Request::get("/v1/test/stats").body(Body::empty()).unwrap();
+    assert_eq!(s.send(req).await.0, StatusCode::FORBIDDEN);
+    let req = Request::get("/v1/test/stats")
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+        .body(Body::empty())
+        .unwrap();
     let stats = s.send(req).await.1;
     assert_eq!(
         (stats["partPuts"].clone(), stats["maxPartsInFlight"].clone()),

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use stowage_devserver::model::MAX_ID;
-use stowage_devserver::{app, AppState, Config};
+use stowage_devserver::Config;
 use tower::ServiceExt;
 
 /// The Backendless root of app `demo`.
@@ -46,14 +46,18 @@ impl std::fmt::Display for Answer {
     }
 }
 
+/// The demo app's admin key here. The field tests write security categories, which only a
+/// principal holding them (or the admin) may; who may see what is tests/access.rs's subject.
+const ADMIN: &str = "test-admin-key-demo-0123456789abcdef";
+
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::for_tests(dir.path().join("data")).await.unwrap();
-    let state = AppState::open(&config).await.unwrap();
-    Server {
-        router: app(state, &dir.path().join("www")),
-        _dir: dir,
-    }
+    let mut config = Config::for_tests(dir.path().join("data")).await.unwrap();
+    config.admin_keys = vec![("demo".into(), ADMIN.into())];
+    let (router, _) = stowage_devserver::testing::servers(&config, &dir.path().join("www"))
+        .await
+        .unwrap();
+    Server { router, _dir: dir }
 }
 
 /// The path and query of a URL the server handed out (which must be on its public base).
@@ -103,10 +107,10 @@ impl Server {
         }
     }
 
-    /// `POST {FILES}{op}` with the demo key.
+    /// `POST {FILES}{op}` with the demo app's admin key.
     async fn cognite(&self, op: &str, body: &Value) -> Answer {
         let req = Request::post(format!("{FILES}{op}"))
-            .header(header::AUTHORIZATION, "Bearer demo-key")
+            .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(body.to_string()))
             .unwrap();
@@ -211,7 +215,15 @@ impl Server {
             }
             None => Body::empty(),
         };
-        self.send(req.body(body).unwrap()).await
+        let mut a = self.send(req.body(body).unwrap()).await;
+        // An error also carries bkend's own code; the assertions here are on ours.
+        if !a.status.is_success() {
+            let bkend = a.json["error"]["code"].as_str().unwrap_or("");
+            assert!(bkend.contains('/'), "no bkend error code: {a}");
+            assert_eq!(a.json["error"]["message"], a.json["message"], "{a}");
+            a.json.as_object_mut().unwrap().remove("error");
+        }
+        a
     }
 
     /// bkend's 3 steps: presigned URL, PUT, `POST /v1/files` with `path`, `name`, `size` and
@@ -1154,7 +1166,7 @@ async fn a_cognite_record_is_in_the_backendless_listing_and_downloads_there_afte
     assert_eq!(
         without(&entries[0], &["createdOn", "updatedOn"]),
         json!({"name": "b.txt", "url": "docs/b.txt", "publicUrl": format!("{BASE}{ROOT}/docs/b.txt"),
-               "size": 0, "isDirectory": false})
+               "size": 0, "isDirectory": false, "ownerId": null, "visibility": null, "sharedWith": []})
     );
     assert_eq!(entries[0]["createdOn"], record["createdTime"]);
     assert_eq!(s.listing("").await, ["docs"]);
@@ -1603,12 +1615,13 @@ async fn bkend_patch_to_a_name_that_cannot_keep_the_path_is_refused() {
     let mut failures = Vec::new();
     for (file, name, status, body) in cases {
         let id = file.json["id"].as_i64().unwrap();
-        let req = Request::patch(format!("/v1/files/{id}"))
-            .header("x-api-key", "demo-key")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({"name": name}).to_string()))
-            .unwrap();
-        let r = s.send(req).await;
+        let r = s
+            .bkend(
+                Method::PATCH,
+                &format!("/v1/files/{id}"),
+                Some(&json!({"name": name})),
+            )
+            .await;
         if (r.status, &r.json) != (status, &body) {
             failures.push(format!(
                 "rename to {name:?}: expected {status} {body}, got {r}"
@@ -1678,12 +1691,13 @@ async fn bkend_a_bad_category_is_refused_with_6018() {
     let listed = s.bkend(Method::GET, "/v1/files", None).await;
     let id = listed.json["items"][0]["id"].as_i64().unwrap();
     assert_eq!(listed.json["items"][0].get("category"), None, "{listed}");
-    let req = Request::patch(format!("/v1/files/{id}"))
-        .header("x-api-key", "demo-key")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(r#"{"category": "videos", "tags": ["kept?"]}"#))
-        .unwrap();
-    let r = s.send(req).await;
+    let r = s
+        .bkend(
+            Method::PATCH,
+            &format!("/v1/files/{id}"),
+            Some(&json!({"category": "videos", "tags": ["kept?"]})),
+        )
+        .await;
     assert_eq!(
         (r.status, &r.json),
         (StatusCode::BAD_REQUEST, &expected),

@@ -48,6 +48,15 @@ pub struct FileEntry {
     pub size: u64,
     /// True for a directory.
     pub is_directory: bool,
+    /// The user who wrote it, if a signed-in user did.
+    #[serde(default)]
+    pub owner_id: Option<String>,
+    /// `public`, `private`, `protected` or `shared`; none when the permission rules decide.
+    #[serde(default)]
+    pub visibility: Option<String>,
+    /// The users a `shared` file is shared with.
+    #[serde(default)]
+    pub shared_with: Vec<String>,
 }
 
 /// Answer to `GET /{appId}/{apiKey}/info`.

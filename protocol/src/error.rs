@@ -54,9 +54,14 @@ macro_rules! error_codes {
 }
 
 error_codes! {
-    /// The app id and API key in the URL (or `X-API-Key`) name no app.
+    /// The app id and API key in the URL (or `X-API-Key`) name no app, or a login's email or
+    /// password is wrong.
     WrongApp = 3003, 401;
-    /// The caller may not touch the resource (for example a path leaving the data root).
+    /// Registration with an email another user of the app has.
+    UserExists = 3033, 409;
+    /// The `user-token` (or bearer token) expired or was logged out. Never taken for anonymous.
+    TokenExpired = 3064, 401;
+    /// The caller may not do this to the resource (rules, visibility, security categories).
     NoPermission = 4000, 403;
     /// "File or directory cannot be found."
     NotFound = 6000, 404;
@@ -125,6 +130,8 @@ error_codes! {
     InvalidPartSize = 7008, 400;
     /// Too many requests: retry after the time in `Retry-After`.
     SlowDown = 7009, 429;
+    /// The database or the object store is unreachable for now: retry after `Retry-After`.
+    Unavailable = 7010, 503;
     /// Something failed inside the server; details are in its log, never in the response.
     Internal = 5000, 500;
     /// The server's disk is full.
@@ -139,6 +146,13 @@ error_codes! {
     NotUploaded = 6019, 404;
     /// A listing cursor that this server did not make, or made for another query.
     InvalidCursor = 6020, 400;
+    /// The request needs a signed-in user (bkend's `common/authentication-required`).
+    AuthenticationRequired = 6021, 401;
+    /// Too many failed logins from this address or for this account; see `Retry-After`.
+    TooManyAttempts = 6022, 429;
+    /// A subtree operation was refused because of one entry, which the message names; nothing
+    /// was changed.
+    BlockedEntry = 6023, 403;
 }
 
 /// An error as it travels: a code plus its message.

@@ -10,8 +10,15 @@ pub const MAX_SEGMENT_BYTES: usize = 255;
 /// Longest accepted canonical path, in UTF-8 bytes.
 pub const MAX_PATH_BYTES: usize = 1024;
 /// First segments after `files/` that name operations, not files (Backendless routes).
-pub const RESERVED_FIRST_SEGMENTS: [&str; 6] =
-    ["binary", "append", "move", "copy", "rename", "permissions"];
+pub const RESERVED_FIRST_SEGMENTS: [&str; 7] = [
+    "binary",
+    "append",
+    "move",
+    "copy",
+    "rename",
+    "permissions",
+    "visibility",
+];
 
 /// Bytes a URL path segment keeps as they are; everything else is percent-encoded.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC

@@ -51,9 +51,14 @@ impl Server {
         configure(&mut config);
         let state = AppState::open(&config).await.unwrap();
         let router = app(state, &dir.path().join("www"));
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        let limits = config.limits();
+        // As main.rs serves it: its timeouts, its connection cap, the peer address.
+        let task = tokio::spawn(stowage_devserver::listen::serve(
+            listener,
+            router,
+            limits,
+            std::future::pending(),
+        ));
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         Self {
             addr,

@@ -1,18 +1,22 @@
 //! The client core: one app endpoint and every Files operation as a plain async function
-//! returning Rust values and [`Error`]. `js.rs` wraps it for JavaScript.
+//! returning Rust values and [`Error`] (the answers of the access calls stay the server's JSON,
+//! as JS values). `js.rs` and `js_access.rs` wrap it for JavaScript.
 
 use std::rc::Rc;
 
-use js_sys::Function;
+use js_sys::{Array, Function};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use stowage_protocol::{AppInfo, FileEntry, FilePath, MoveRequest, RenameRequest};
+use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, Blob};
 
+use crate::access::{self, Grantee, Permission, RuleKind, Visibility};
 use crate::download;
-use crate::endpoint::{body_path, creatable, new_name, ClientOptions, Endpoint, ListOptions};
+use crate::endpoint::{body_path, creatable, new_name, Api, ClientOptions, Endpoint, ListOptions};
 use crate::error::{decode, Error};
-use crate::fetch;
+use crate::fetch::{self, json_value};
+use crate::storage::LocalStore;
 use crate::upload::{self, Upload};
 
 /// A client for one app. Cheap to clone: clones share the endpoint.
@@ -29,10 +33,17 @@ struct Deleted {
 }
 
 impl Client {
-    /// Checks `options` and makes the client.
+    /// Checks `options` and makes the client; with `persistSession`, its session is kept in
+    /// `localStorage` (and a session kept there before is taken up).
     pub(crate) fn new(options: &ClientOptions) -> Result<Self, Error> {
+        let endpoint = Endpoint::new(options)?;
+        if options.persist_session {
+            if let Some(store) = LocalStore::open(endpoint.storage_key()) {
+                endpoint.session().persist(Box::new(store));
+            }
+        }
         Ok(Self {
-            endpoint: Rc::new(Endpoint::new(options)?),
+            endpoint: Rc::new(endpoint),
         })
     }
 
@@ -112,7 +123,7 @@ impl Client {
         self.call("GET", &url, None).await
     }
 
-    /// One page of the entries of directory `dir`.
+    /// One page of the entries of directory `dir`, each with its owner and visibility.
     pub(crate) async fn list(
         &self,
         dir: &str,
@@ -120,6 +131,55 @@ impl Client {
     ) -> Result<Vec<FileEntry>, Error> {
         let url = self.endpoint.list_url(&FilePath::parse(dir)?, options);
         self.call("GET", &url, None).await
+    }
+
+    /// Sets who may read a file or folder besides its owner (`PUT files/visibility/{path}`);
+    /// answers `{path, ownerId, visibility, sharedWith}`.
+    pub(crate) async fn set_visibility(
+        &self,
+        path: &str,
+        visibility: Option<Visibility>,
+        shared_with: Option<&[String]>,
+    ) -> Result<JsValue, Error> {
+        let url = self.endpoint.visibility_url(&FilePath::parse(path)?)?;
+        let body = access::visibility_body(visibility, shared_with)?;
+        let answer = self.json("PUT", &url, Some(body)).await?;
+        if answer.is_object() {
+            Ok(answer)
+        } else {
+            Err(Error::UnexpectedResponse {
+                status: 200,
+                detail: "the visibility answer is not an object".into(),
+            })
+        }
+    }
+
+    /// Adds a grant or deny rule for `grantee` on a file or folder.
+    pub(crate) async fn set_rule(
+        &self,
+        kind: RuleKind,
+        path: &str,
+        permission: Permission,
+        grantee: &Grantee,
+    ) -> Result<(), Error> {
+        let url = self.endpoint.rule_url(kind, &FilePath::parse(path)?)?;
+        let body = access::rule_body(permission, grantee)?;
+        self.text("PUT", &url, Some(body)).await?;
+        Ok(())
+    }
+
+    /// The rules set on a file or folder itself: `[{permission, type, user | role}]`.
+    pub(crate) async fn permissions(&self, path: &str) -> Result<JsValue, Error> {
+        let url = self.endpoint.permissions_url(&FilePath::parse(path)?)?;
+        let answer = self.json("GET", &url, None).await?;
+        if Array::is_array(&answer) {
+            Ok(answer)
+        } else {
+            Err(Error::UnexpectedResponse {
+                status: 200,
+                detail: "the permissions answer is not an array".into(),
+            })
+        }
     }
 
     /// Creates a directory and its parents; answers its absolute path.
@@ -149,9 +209,34 @@ impl Client {
         url: &str,
         json: Option<String>,
     ) -> Result<T, Error> {
-        let (status, body) =
-            fetch::send(method, url, self.endpoint.user_token(), json.as_deref()).await?;
-        decode(status, &body)
+        let (status, text) = self.text(method, url, json).await?;
+        decode(status, &text)
+    }
+
+    /// One Backendless call with the session's token: the status and body of a 2xx answer,
+    /// else the error it carries (a dead token is dropped from the session on the way).
+    async fn text(
+        &self,
+        method: &str,
+        url: &str,
+        json: Option<String>,
+    ) -> Result<(u16, String), Error> {
+        let sent = self.endpoint.credentials(Api::Backendless);
+        let answer = fetch::send_with(method, url, &sent.pairs(), json.as_deref()).await;
+        let answer = answer.and_then(|(status, text)| {
+            if (200..300).contains(&status) {
+                Ok((status, text))
+            } else {
+                Err(Error::from_response(status, &text))
+            }
+        });
+        self.endpoint.settle(&sent, answer)
+    }
+
+    /// [`Client::text`] read as a JS value (`undefined` for an empty body).
+    async fn json(&self, method: &str, url: &str, json: Option<String>) -> Result<JsValue, Error> {
+        let (status, text) = self.text(method, url, json).await?;
+        json_value(status, &text)
     }
 }
 

@@ -1,5 +1,5 @@
 //! The multipart control plane (`/v1/files/multipart/…`): small JSON calls over `fetch`,
-//! naming the app with `X-API-Key`.
+//! naming the app with `X-API-Key` and the user with `Authorization: Bearer {token}`.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -8,7 +8,7 @@ use stowage_protocol::multipart::{
     PresignPartsRequest, PresignPartsResponse, PresignedPart, UploadStatus,
 };
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Api, Endpoint};
 use crate::error::{decode, Error};
 use crate::fetch;
 
@@ -26,14 +26,12 @@ async fn call<T: DeserializeOwned>(
         .transpose()
         .map_err(|e| Error::Browser(format!("cannot encode the body: {e}")))?;
     let url = endpoint.v1_url(route);
-    let (status, text) = fetch::send_with(
-        method,
-        &url,
-        &[("X-API-Key", endpoint.api_key())],
-        json.as_deref(),
+    let sent = endpoint.credentials(Api::V1);
+    let answer = fetch::send_with(method, &url, &sent.pairs(), json.as_deref()).await;
+    endpoint.settle(
+        &sent,
+        answer.and_then(|(status, text)| decode(status, &text)),
     )
-    .await?;
-    decode(status, &text)
 }
 
 /// `POST multipart/init`.

@@ -24,23 +24,29 @@ pub(crate) async fn download(
     on_progress: Option<Function>,
     signal: Option<AbortSignal>,
 ) -> Result<Blob, Error> {
-    let js = |e: JsValue| Error::from_js(&e);
     let url = endpoint.resolve(path_or_url)?;
-    let headers = endpoint
-        .user_token_for(&url)
-        .map(|token| vec![("user-token", token.to_owned())])
-        .unwrap_or_default();
+    let sent = endpoint.credentials_for(&url);
     let reporter = on_progress.map(|f| ProgressReporter::new(f, None, false));
     let request = XhrRequest {
         method: "GET",
         url: &url,
-        headers,
+        headers: sent.headers.clone(),
         body: None,
         blob_response: true,
         progress: reporter.clone(),
         signal,
     };
-    let done = xhr::send(&request).await?;
+    let blob = endpoint.settle(&sent, fetch_blob(&request).await)?;
+    if let Some(reporter) = &reporter {
+        reporter.finish(to_u64(blob.size()).unwrap_or(0));
+    }
+    Ok(blob)
+}
+
+/// Runs the request; the Blob of a 2xx answer, else the error its body describes.
+async fn fetch_blob(request: &XhrRequest<'_>) -> Result<Blob, Error> {
+    let js = |e: JsValue| Error::from_js(&e);
+    let done = xhr::send(request).await?;
     let status = done.status().map_err(js)?;
     let blob: Blob = done
         .response()
@@ -53,9 +59,6 @@ pub(crate) async fn download(
             status,
             &text.as_string().unwrap_or_default(),
         ));
-    }
-    if let Some(reporter) = &reporter {
-        reporter.finish(to_u64(blob.size()).unwrap_or(0));
     }
     Ok(blob)
 }

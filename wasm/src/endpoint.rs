@@ -1,12 +1,15 @@
 //! Where each call goes: the app root `{baseUrl}/{appId}/{apiKey}` and the URLs under it, built
 //! from paths checked by the same canonicaliser the server uses (`stowage_protocol::FilePath`),
-//! and the Files API root `{baseUrl}/api/v1/projects/{appId}/files` of the record calls.
+//! and the Files API root `{baseUrl}/api/v1/projects/{appId}/files` of the record calls; and
+//! what credentials each request carries: the session's token, in the header its API expects.
 
 use serde::Deserialize;
 use stowage_protocol::paths::encode_segment;
 use stowage_protocol::{ErrorCode, FilePath};
 
+use crate::access::RuleKind;
 use crate::error::Error;
+use crate::session::{self, Session};
 
 /// The connection settings a client is made from (JS `ClientOptions`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -21,6 +24,9 @@ pub struct ClientOptions {
     /// Sent as the `user-token` header when set.
     #[serde(default)]
     pub user_token: Option<String>,
+    /// Keep the session of `login` in `localStorage` (default false: in memory only).
+    #[serde(default)]
+    pub persist_session: bool,
 }
 
 /// Query options of a directory listing (JS `ListOptions`).
@@ -41,8 +47,43 @@ pub struct ListOptions {
     pub offset: Option<u32>,
 }
 
-/// The app root all URLs are built under, plus the optional user token.
+/// Which API a URL belongs to, which decides the credentials it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// The Backendless paths under `{baseUrl}/{appId}/{apiKey}/`: `user-token`.
+    Backendless,
+    /// bkend's `/v1/…`: `X-API-Key`, and `Authorization: Bearer {token}` when signed in.
+    V1,
+    /// The Files API (`/api/v1/projects/{appId}/files…`): `Authorization: Bearer` with the
+    /// token, or with the API key when nobody is signed in.
+    Records,
+    /// Presigned URLs (`/v1/signed/…`) and foreign URLs: nothing (a presigned URL is the
+    /// capability; a foreign server must never see the token).
+    Bare,
+}
+
+/// The headers of one request, and the token among them (so that the token can be dropped
+/// when the server answers that it is dead).
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The API the request goes to.
+    pub api: Api,
+    /// `(name, value)` pairs to set.
+    pub headers: Vec<(&'static str, String)>,
+    /// The user token sent, if any.
+    pub token: Option<String>,
+}
+
+impl Credentials {
+    /// The headers as `&str` pairs, for `fetch`.
+    #[must_use]
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.headers.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+}
+
+/// The app root all URLs are built under, plus the session whose token calls carry.
+#[derive(Debug)]
 pub struct Endpoint {
     /// `{baseUrl}/{appId}/{apiKey}`, with app id and key percent-encoded.
     root: String,
@@ -52,7 +93,9 @@ pub struct Endpoint {
     files_api: String,
     /// The API key, sent as `X-API-Key` to the `/v1` API.
     api_key: String,
-    user_token: Option<String>,
+    /// The `localStorage` key of a persisted session.
+    storage_key: String,
+    session: Session,
 }
 
 impl Endpoint {
@@ -79,13 +122,13 @@ impl Endpoint {
             "{base}/api/v1/projects/{}/files",
             encode_segment(&options.app_id)
         );
-        let user_token = options.user_token.clone().filter(|t| !t.is_empty());
         Ok(Self {
             root,
             files_api,
             base: base.to_owned(),
             api_key: options.api_key.clone(),
-            user_token,
+            storage_key: session::storage_key(base, &options.app_id),
+            session: Session::new(options.user_token.clone()),
         })
     }
 
@@ -102,13 +145,6 @@ impl Endpoint {
         format!("{}{route}", self.files_api)
     }
 
-    /// The `Authorization` header of Files API calls: `Bearer {apiKey}` (until access control
-    /// gives the API its own tokens).
-    #[must_use]
-    pub fn bearer(&self) -> String {
-        format!("Bearer {}", self.api_key)
-    }
-
     /// `url` as an absolute URL: a path (`/…`) is taken to be on this server, anything else is
     /// kept as is (the Files API answers absolute upload URLs; this only guards against a
     /// server that answers a path).
@@ -121,25 +157,85 @@ impl Endpoint {
         }
     }
 
-    /// The app's API key (the `X-API-Key` header of `/v1` calls).
+    /// The session whose token calls carry.
     #[must_use]
-    pub fn api_key(&self) -> &str {
-        &self.api_key
+    pub fn session(&self) -> &Session {
+        &self.session
     }
 
-    /// The `user-token` header value, if any.
+    /// The `localStorage` key a persisted session is kept under.
     #[must_use]
-    pub fn user_token(&self) -> Option<&str> {
-        self.user_token.as_deref()
+    pub fn storage_key(&self) -> &str {
+        &self.storage_key
     }
 
-    /// The token to send with a request to `url`: only to our own server, never to a foreign URL.
+    /// The API `url` belongs to. Only URLs on this server get credentials; of those, the
+    /// presigned ones get none, and a path on this server outside every API (a public file
+    /// URL) is taken as a Backendless one.
     #[must_use]
-    pub fn user_token_for(&self, url: &str) -> Option<&str> {
-        let ours = url
+    pub fn api_of(&self, url: &str) -> Api {
+        let Some(path) = url
             .strip_prefix(&self.base)
-            .is_some_and(|rest| rest.starts_with('/'));
-        self.user_token().filter(|_| ours)
+            .filter(|rest| rest.starts_with('/'))
+        else {
+            return Api::Bare;
+        };
+        if path.starts_with("/v1/signed/") {
+            Api::Bare
+        } else if path.starts_with("/v1/") {
+            Api::V1
+        } else if path.starts_with("/api/v1/projects/") {
+            Api::Records
+        } else {
+            Api::Backendless
+        }
+    }
+
+    /// The headers a request to `api` carries now, with the session's token in the place that
+    /// API reads it from.
+    #[must_use]
+    pub fn credentials(&self, api: Api) -> Credentials {
+        let token = self.session.token();
+        let mut headers = Vec::new();
+        match (api, &token) {
+            (Api::Backendless, Some(t)) => headers.push(("user-token", t.clone())),
+            (Api::V1, _) => {
+                headers.push(("X-API-Key", self.api_key.clone()));
+                if let Some(t) = &token {
+                    headers.push(("Authorization", format!("Bearer {t}")));
+                }
+            }
+            (Api::Records, _) => {
+                let secret = token.as_deref().unwrap_or(&self.api_key);
+                headers.push(("Authorization", format!("Bearer {secret}")));
+            }
+            (Api::Backendless | Api::Bare, _) => {}
+        }
+        let token = token.filter(|_| api != Api::Bare);
+        Credentials {
+            api,
+            headers,
+            token,
+        }
+    }
+
+    /// [`Endpoint::credentials`] for whatever API `url` belongs to.
+    #[must_use]
+    pub fn credentials_for(&self, url: &str) -> Credentials {
+        self.credentials(self.api_of(url))
+    }
+
+    /// Passes a call's result on, first dropping the token it was sent with when the answer
+    /// says the token is dead: `3064` anywhere, or a `401` from the Files API, whose
+    /// envelopes carry the HTTP status only (and where the token is the only credential).
+    pub fn settle<T>(&self, sent: &Credentials, result: Result<T, Error>) -> Result<T, Error> {
+        if let (Err(e), Some(token)) = (&result, &sent.token) {
+            let dead = e.is_dead_token() || (sent.api == Api::Records && e.status() == 401);
+            if dead {
+                self.session.expire(token);
+            }
+        }
+        result
     }
 
     /// `GET {root}/info`.
@@ -201,6 +297,41 @@ impl Endpoint {
         }
     }
 
+    /// `{root}/users/{route}`: `register`, `login`, `logout`, `userroles`.
+    #[must_use]
+    pub fn users_url(&self, route: &str) -> String {
+        format!("{}/users/{route}", self.root)
+    }
+
+    /// `PUT {root}/files/visibility/{encoded path}`; not for the top folder.
+    pub fn visibility_url(&self, path: &FilePath) -> Result<String, Error> {
+        Ok(format!(
+            "{}/files/visibility/{}",
+            self.root,
+            not_root(path)?.to_encoded()
+        ))
+    }
+
+    /// `GET {root}/files/permissions/{path}`, the path as one percent-encoded segment
+    /// (`dir%2Ffile.txt`); not for the top folder.
+    pub fn permissions_url(&self, path: &FilePath) -> Result<String, Error> {
+        Ok(format!(
+            "{}/files/permissions/{}",
+            self.root,
+            encode_segment(not_root(path)?.as_str())
+        ))
+    }
+
+    /// `PUT {root}/files/permissions/{GRANT|DENY}/{path as one segment}`.
+    pub fn rule_url(&self, kind: RuleKind, path: &FilePath) -> Result<String, Error> {
+        Ok(format!(
+            "{}/files/permissions/{}/{}",
+            self.root,
+            kind.as_str(),
+            encode_segment(not_root(path)?.as_str())
+        ))
+    }
+
     /// `PUT {root}/files/{operation}` for `move`, `copy` and `rename`.
     #[must_use]
     pub fn operation_url(&self, operation: &str) -> String {
@@ -233,6 +364,18 @@ pub fn creatable(path: FilePath) -> Result<FilePath, Error> {
             format!("Path starts with a reserved segment: {segment}"),
         )),
         None => Ok(path),
+    }
+}
+
+/// Refuses the top folder where a call needs a file or folder in it, as the server would.
+fn not_root(path: &FilePath) -> Result<&FilePath, Error> {
+    if path.is_root() {
+        Err(Error::api(
+            ErrorCode::RootNotAllowed,
+            "The top folder has no owner, visibility or rules of its own",
+        ))
+    } else {
+        Ok(path)
     }
 }
 
@@ -286,6 +429,7 @@ mod tests {
             app_id: "demo".into(),
             api_key: "demo key".into(),
             user_token: Some("tok".into()),
+            persist_session: false,
         })
         .expect("valid options")
     }
@@ -328,6 +472,7 @@ mod tests {
             app_id: "my app".into(),
             api_key: "k".into(),
             user_token: None,
+            persist_session: false,
         })
         .expect("valid options");
         assert_eq!(
@@ -338,7 +483,11 @@ mod tests {
             e.files_api_url("/byids"),
             "https://h.example/api/v1/projects/my%20app/files/byids"
         );
-        assert_eq!(e.bearer(), "Bearer k");
+        assert_eq!(
+            e.credentials(Api::Records).headers,
+            [("Authorization", "Bearer k".to_owned())],
+            "the API key while nobody is signed in"
+        );
         assert_eq!(e.absolute("/up/1?sig=x"), "https://h.example/up/1?sig=x");
         assert_eq!(e.absolute("http://s3/x"), "http://s3/x");
     }
@@ -417,6 +566,7 @@ mod tests {
             app_id: "a".into(),
             api_key: "k".into(),
             user_token: None,
+            persist_session: false,
         };
         assert_eq!(
             Endpoint::new(&o).expect_err("must fail").js_name(),
@@ -431,10 +581,127 @@ mod tests {
     #[test]
     fn user_token_only_goes_to_our_server() {
         let e = endpoint();
-        assert_eq!(e.user_token_for(&e.info_url()), Some("tok"));
-        assert_eq!(e.user_token_for("http://127.0.0.1:8080/other"), Some("tok"));
-        assert_eq!(e.user_token_for("http://127.0.0.1:80800/demo"), None);
-        assert_eq!(e.user_token_for("https://cdn.example.com/demo/x"), None);
+        let token = |url: &str| e.credentials_for(url).token;
+        assert_eq!(token(&e.info_url()).as_deref(), Some("tok"));
+        assert_eq!(token("http://127.0.0.1:8080/other").as_deref(), Some("tok"));
+        assert_eq!(token("http://127.0.0.1:80800/demo"), None);
+        assert_eq!(token("https://cdn.example.com/demo/x"), None);
+        let foreign = e.credentials_for("https://cdn.example.com/demo/x");
+        assert_eq!((foreign.api, foreign.headers), (Api::Bare, vec![]));
+    }
+
+    #[test]
+    fn each_api_reads_the_token_from_its_own_header() {
+        let e = endpoint();
+        let on = |url: &str| {
+            let c = e.credentials_for(url);
+            (c.api, c.headers, c.token)
+        };
+        let tok = Some("tok".to_owned());
+        assert_eq!(
+            on(&e.info_url()),
+            (
+                Api::Backendless,
+                vec![("user-token", "tok".to_owned())],
+                tok.clone()
+            )
+        );
+        assert_eq!(
+            on(&e.v1_url("multipart/init")),
+            (
+                Api::V1,
+                vec![
+                    ("X-API-Key", "demo key".to_owned()),
+                    ("Authorization", "Bearer tok".to_owned())
+                ],
+                tok.clone()
+            )
+        );
+        assert_eq!(
+            on(&e.files_api_url("/list")),
+            (
+                Api::Records,
+                vec![("Authorization", "Bearer tok".to_owned())],
+                tok
+            )
+        );
+        assert_eq!(
+            on("http://127.0.0.1:8080/v1/signed/parts/u1/3?sig=x"),
+            (Api::Bare, vec![], None),
+            "a presigned URL is the capability"
+        );
+
+        e.session().sign_out();
+        assert_eq!(on(&e.info_url()), (Api::Backendless, vec![], None));
+        assert_eq!(
+            on(&e.v1_url("multipart/init")),
+            (Api::V1, vec![("X-API-Key", "demo key".to_owned())], None)
+        );
+        assert_eq!(
+            on(&e.files_api_url("")),
+            (
+                Api::Records,
+                vec![("Authorization", "Bearer demo key".to_owned())],
+                None
+            )
+        );
+    }
+
+    #[test]
+    fn a_dead_token_is_dropped_once() {
+        let dead = || {
+            Err::<(), _>(Error::from_response(
+                401,
+                r#"{"code":3064,"message":"Not existing user token"}"#,
+            ))
+        };
+        let e = endpoint();
+        let sent = e.credentials(Api::Backendless);
+        let refused = Err::<(), _>(Error::from_response(
+            403,
+            r#"{"code":4000,"message":"User has no permissions to specified resource"}"#,
+        ));
+        assert!(e.settle(&sent, refused).is_err());
+        assert_eq!(e.session().token().as_deref(), Some("tok"), "4000 keeps it");
+        let e3064 = e.settle(&sent, dead()).expect_err("still the error");
+        assert_eq!((e3064.code(), e3064.status()), (3064, 401));
+        assert_eq!(e.session().token(), None);
+
+        // The Files API answers a 401 envelope: the token was the only credential sent.
+        let e = endpoint();
+        let sent = e.credentials(Api::Records);
+        let envelope = Error::from_response(401, r#"{"error":{"code":401,"message":"x"}}"#);
+        assert!(e.settle(&sent, Err::<(), _>(envelope.clone())).is_err());
+        assert_eq!(e.session().token(), None);
+        // Elsewhere a 401 without 3064 (a wrong API key, 6021) keeps the token.
+        let e = endpoint();
+        let sent = e.credentials(Api::V1);
+        assert!(e.settle(&sent, Err::<(), _>(envelope)).is_err());
+        assert_eq!(e.session().token().as_deref(), Some("tok"));
+    }
+
+    #[test]
+    fn access_urls() {
+        let e = endpoint();
+        let p = FilePath::parse("dir/a b%.txt").expect("valid");
+        assert_eq!(
+            e.visibility_url(&p).expect("valid"),
+            "http://127.0.0.1:8080/demo/demo%20key/files/visibility/dir/a%20b%25.txt"
+        );
+        assert_eq!(
+            e.permissions_url(&p).expect("valid"),
+            "http://127.0.0.1:8080/demo/demo%20key/files/permissions/dir%2Fa%20b%25.txt"
+        );
+        assert_eq!(
+            e.rule_url(RuleKind::Grant, &p).expect("valid"),
+            "http://127.0.0.1:8080/demo/demo%20key/files/permissions/GRANT/dir%2Fa%20b%25.txt"
+        );
+        let root = e.rule_url(RuleKind::Deny, &FilePath::root());
+        assert_eq!(root.expect_err("root").code(), 6013);
+        assert_eq!(
+            e.users_url("login"),
+            "http://127.0.0.1:8080/demo/demo%20key/users/login"
+        );
     }
 
     #[test]

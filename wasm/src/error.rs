@@ -139,6 +139,13 @@ impl Error {
         }
     }
 
+    /// Whether the server said the token sent is dead (`3064`: expired or logged out). The
+    /// client has dropped it by then; the caller signs in again.
+    #[must_use]
+    pub fn is_dead_token(&self) -> bool {
+        matches!(self, Self::Storage { code, .. } if *code == ErrorCode::TokenExpired.code())
+    }
+
     /// The items named by a Files API error (`None` for every other error).
     #[must_use]
     pub fn items(&self) -> Option<&ErrorItems> {
@@ -365,6 +372,30 @@ mod tests {
         assert_eq!(e.to_string(), "Path contains prohibited symbols: a/../b");
         let e: Error = PathError::TooLong(2000).into();
         assert_eq!((e.code(), e.status()), (6009, 400));
+    }
+
+    #[test]
+    fn access_refusals_keep_their_codes() {
+        for (status, code, message) in [
+            (409, 3033, "User already exists"),
+            (401, 3003, "Invalid login or password"),
+            (401, 3064, "Not existing user token"),
+            (403, 4000, "User has no permissions to specified resource"),
+            (401, 6021, "Authentication required"),
+            (429, 6022, "Too many failed logins"),
+            (403, 6023, "No permission on an entry: a/b.txt"),
+        ] {
+            let body = format!(r#"{{"code":{code},"message":"{message}"}}"#);
+            let e = Error::from_response(status, &body);
+            assert_eq!(
+                (e.js_name(), e.code(), e.status(), e.to_string().as_str()),
+                ("StorageError", code, status, message)
+            );
+            assert_eq!(e.is_dead_token(), code == 3064, "{code}");
+        }
+        let local = Error::api(ErrorCode::TokenExpired, "gone");
+        assert_eq!((local.code(), local.status()), (3064, 401));
+        assert!(!Error::Network("3064".into()).is_dead_token());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The small JSON calls (info, list, exists, move, the Files API's record calls) over `fetch`,
-//! each holding its `AbortController` in a guard whose `Drop` aborts the request; a caller's
-//! `AbortSignal` can be linked to it.
+//! The small JSON calls (info, list, exists, move, users, the Files API's record calls) over
+//! `fetch`, each holding its `AbortController` in a guard whose `Drop` aborts the request; a
+//! caller's `AbortSignal` can be linked to it. [`json_value`] reads an answer as a JS value.
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -10,7 +10,7 @@ use web_sys::{
 };
 
 use crate::abort::{self, SignalLink};
-use crate::error::Error;
+use crate::error::{snippet, Error};
 
 /// A request in flight. Dropping it before it finished aborts it.
 #[derive(Debug)]
@@ -27,20 +27,10 @@ impl Drop for Guard {
     }
 }
 
-/// Sends one request and reads the whole answer as text: `(status, body)`.
-/// `json` is sent with `Content-Type: application/json`. Responses are never taken from the
-/// HTTP cache (`cache: "no-store"`): listings and `exists` must be current.
-pub(crate) async fn send(
-    method: &str,
-    url: &str,
-    user_token: Option<&str>,
-    json: Option<&str>,
-) -> Result<(u16, String), Error> {
-    let token = user_token.map(|t| ("user-token", t));
-    send_with(method, url, token.as_slice(), json).await
-}
-
-/// [`send`] with any extra request headers (the `/v1` API's `X-API-Key`).
+/// Sends one request and reads the whole answer as text: `(status, body)`, with
+/// `extra_headers` (the credentials of its API). `json` is sent with `Content-Type:
+/// application/json`. Responses are never taken from the HTTP cache (`cache: "no-store"`):
+/// listings and `exists` must be current.
 pub(crate) async fn send_with(
     method: &str,
     url: &str,
@@ -102,6 +92,20 @@ pub(crate) async fn send_abortable(
         .map_err(js)?;
     guard.finished = true;
     Ok((response.status(), text.as_string().unwrap_or_default()))
+}
+
+/// A 2xx answer as a JS value (`undefined` for an empty body), else the error it carries.
+pub(crate) fn json_value(status: u16, text: &str) -> Result<JsValue, Error> {
+    if !(200..300).contains(&status) {
+        return Err(Error::from_response(status, text));
+    }
+    if text.trim().is_empty() {
+        return Ok(JsValue::UNDEFINED);
+    }
+    js_sys::JSON::parse(text).map_err(|_| Error::UnexpectedResponse {
+        status,
+        detail: format!("not JSON: {}", snippet(text)),
+    })
 }
 
 /// `fetch(request)` on whatever global there is (a window or a worker).

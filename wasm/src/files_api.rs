@@ -1,7 +1,8 @@
 //! The Files API calls (`{baseUrl}/api/v1/projects/{appId}/files/...`): JSON `POST`s over
-//! `fetch` with `Authorization: Bearer {apiKey}`, answers parsed by the browser's `JSON.parse`
-//! into plain JS objects, and a new record's content sent to its presigned `uploadUrl` with
-//! `XMLHttpRequest` (for progress), straight from the caller's Blob.
+//! `fetch` with `Authorization: Bearer` and the user's token (the API key when nobody is
+//! signed in), answers parsed by the browser's `JSON.parse` into plain JS objects, and a new
+//! record's content sent to its presigned `uploadUrl` with `XMLHttpRequest` (for progress),
+//! straight from the caller's Blob.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,9 +11,9 @@ use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::JsValue;
 use web_sys::{AbortSignal, Blob};
 
-use crate::endpoint::Endpoint;
-use crate::error::{snippet, Error};
-use crate::fetch;
+use crate::endpoint::{Api, Endpoint};
+use crate::error::Error;
+use crate::fetch::{self, json_value};
 use crate::progress::to_u64;
 use crate::records::{self, Identity, Pager, Step};
 use crate::xhr::{self, ProgressReporter, XhrRequest};
@@ -116,10 +117,12 @@ async fn post(
     signal: Option<&AbortSignal>,
 ) -> Result<JsValue, Error> {
     let url = endpoint.files_api_url(route);
-    let auth = endpoint.bearer();
-    let headers = [("Authorization", auth.as_str())];
-    let (status, text) = fetch::send_abortable("POST", &url, &headers, Some(body), signal).await?;
-    parse(status, &text)
+    let sent = endpoint.credentials(Api::Records);
+    let answer = fetch::send_abortable("POST", &url, &sent.pairs(), Some(body), signal).await;
+    endpoint.settle(
+        &sent,
+        answer.and_then(|(status, text)| json_value(status, &text)),
+    )
 }
 
 /// PUTs the content to a presigned URL (no credentials: the URL is the authorisation).
@@ -148,20 +151,6 @@ async fn put(url: &str, content: Content, signal: Option<AbortSignal>) -> Result
         reporter.finish(size);
     }
     Ok(())
-}
-
-/// A 2xx answer as a JS value (`undefined` for an empty body), else the error it carries.
-fn parse(status: u16, text: &str) -> Result<JsValue, Error> {
-    if !(200..300).contains(&status) {
-        return Err(Error::from_response(status, text));
-    }
-    if text.trim().is_empty() {
-        return Ok(JsValue::UNDEFINED);
-    }
-    js_sys::JSON::parse(text).map_err(|_| Error::UnexpectedResponse {
-        status,
-        detail: format!("not JSON: {}", snippet(text)),
-    })
 }
 
 /// The `items` array of an answer.

@@ -23,8 +23,17 @@ export interface ClientOptions {
   appId: string;
   /** The application's API key. */
   apiKey: string;
-  /** Sent as the `user-token` header to this server (never to foreign URLs). */
+  /**
+   * A token to act as (from an earlier `login`, or the app's admin key): sent as `user-token` to
+   * the Backendless paths and as `Authorization: Bearer` to `/v1` and the Files API, never to
+   * foreign URLs or presigned ones. `login` replaces it, `logout` ends it.
+   */
   userToken?: string | null;
+  /**
+   * Keep the session of `login` in `localStorage` (under `stowage:{baseUrl}:{appId}:session`),
+   * so that a client made after a reload is still signed in. Default false: in memory only.
+   */
+  persistSession?: boolean;
 }
 
 /** Options of `upload`. */
@@ -73,6 +82,12 @@ export interface FileEntry {
   size: number;
   /** True for a directory. */
   isDirectory: boolean;
+  /** The user who wrote it; `null` for files the admin or an anonymous caller wrote. */
+  ownerId: string | null;
+  /** Who may read it besides its owner; `null` when its folders and the app decide. */
+  visibility: Visibility | null;
+  /** The users a `"shared"` file is shared with. */
+  sharedWith: string[];
 }
 
 /** Answer of `info()`. */
@@ -87,7 +102,12 @@ export interface AppInfo {
 /**
  * The `name` of every error a call rejects with (all are `Error` instances):
  * - `StorageError`: the server refused (`code` and `status` from its answer, see docs/errors.md),
- *   or a path failed the same check before sending (same `code`, `status` and message);
+ *   or a path failed the same check before sending (same `code`, `status` and message). Access
+ *   control refuses with 4000 (403, no permission), 6023 (403, one entry of a folder blocks the
+ *   operation; the message names it), 6021 (401, sign in first), 3064 (401, the token expired
+ *   or was logged out: the client has dropped it, `currentUser()` is `null`; sign in again),
+ *   3003 (401, wrong login or password), 3033 (409, email taken), 6022 (429, too many failed
+ *   logins);
  * - `NetworkError`: no answer (server down, CORS refused); `code` and `status` are 0;
  * - `AbortError`: the caller's `AbortSignal` fired; 0 and 0;
  * - `ConfigurationError`: bad `ClientOptions`, or a module-level function before `configure()`;

@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{AbortSignal, Blob, File};
 
 use crate::abort;
-use crate::endpoint::{upload_target, Endpoint};
+use crate::endpoint::{upload_target, Api, Endpoint};
 use crate::error::{decode, Error};
 use crate::progress::to_u64;
 use crate::xhr::{self, ProgressReporter, XhrRequest};
@@ -46,10 +46,9 @@ pub(crate) async fn upload(endpoint: &Endpoint, upload: Upload) -> Result<String
     } else {
         blob_type
     };
+    let sent = endpoint.credentials(Api::Backendless);
     let mut headers = vec![("Content-Type", content_type)];
-    if let Some(token) = endpoint.user_token() {
-        headers.push(("user-token", token.to_owned()));
-    }
+    headers.extend(sent.headers.iter().cloned());
     let reporter = upload
         .on_progress
         .map(|f| ProgressReporter::new(f, Some(size), true));
@@ -62,13 +61,17 @@ pub(crate) async fn upload(endpoint: &Endpoint, upload: Upload) -> Result<String
         progress: reporter.clone(),
         signal: upload.signal,
     };
-    let done = xhr::send(&request).await?;
-    let status = done.status().map_err(|e| Error::from_js(&e))?;
-    let body = done
-        .response_text()
-        .map_err(|e| Error::from_js(&e))?
-        .unwrap_or_default();
-    let answer: UploadResponse = decode(status, &body)?;
+    let answer = async {
+        let done = xhr::send(&request).await?;
+        let status = done.status().map_err(|e| Error::from_js(&e))?;
+        let body = done
+            .response_text()
+            .map_err(|e| Error::from_js(&e))?
+            .unwrap_or_default();
+        decode::<UploadResponse>(status, &body)
+    }
+    .await;
+    let answer = endpoint.settle(&sent, answer)?;
     if let Some(reporter) = &reporter {
         reporter.finish(size);
     }

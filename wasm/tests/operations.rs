@@ -394,6 +394,8 @@ fn spied(spy: &JsValue) -> Vec<(String, String, Option<String>)> {
 
 #[wasm_bindgen_test]
 async fn user_token_goes_to_our_server_only() {
+    // A real token: the server refuses one it did not issue (3064).
+    let expected = signed_in("demo", "demo-key", "token").await.token;
     let spy = js_sys::Function::new_no_args(HEADER_SPY)
         .call0(&JsValue::NULL)
         .expect("install spy");
@@ -402,8 +404,8 @@ async fn user_token_goes_to_our_server_only() {
         .unchecked_into();
 
     // The header makes each request non-simple, so this also checks the server's CORS allows it.
-    let c = StorageClient::new(client_options(server(), "demo-key", Some("token-123")))
-        .expect("client");
+    let c =
+        StorageClient::new(client_options(server(), "demo-key", Some(&expected))).expect("client");
     let dir = fresh_dir("user-token");
     let outcome = async {
         c.info().await.expect("info with user-token");
@@ -431,7 +433,7 @@ async fn user_token_goes_to_our_server_only() {
     for (api, url, token) in &seen[..4] {
         assert_eq!(
             token.as_deref(),
-            Some("token-123"),
+            Some(expected.as_str()),
             "{api} {url} went without the token"
         );
     }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio::fs;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 
-use super::{new_id, valid_id, BlobPut, BlobRead, BlobStore, ByteStream, ReadError};
+use super::{valid_id, BlobPut, BlobRead, BlobStore, ByteStream, ReadError, Sums};
 use crate::error::{AppError, AppResult};
 
 /// Write buffer per upload: large enough for few syscalls, small enough for many uploads at once.
@@ -143,19 +143,16 @@ impl DiskBlobs {
 
 #[async_trait]
 impl BlobStore for DiskBlobs {
-    async fn put(&self, body: ByteStream<'_>, sha256: bool) -> AppResult<BlobPut> {
+    async fn put(&self, id: &str, body: ByteStream<'_>, sha256: bool) -> AppResult<BlobPut> {
         self.keep_headroom().await?;
-        let id = new_id();
-        let path = self.unpublished_path(&id);
+        if !valid_id(id) {
+            return Err(AppError::Io(io::Error::other("not a blob id")));
+        }
+        let path = self.unpublished_path(id);
         let guard = Unfinished(Some(path.clone()));
-        let (size, crc32c, sha256) = write_file(&path, body, sha256).await?;
+        let sums = write_file(&path, body, sha256).await?;
         guard.done();
-        Ok(BlobPut {
-            id,
-            size,
-            crc32c,
-            sha256,
-        })
+        Ok(sums.done(id))
     }
 
     async fn make_durable(&self) -> io::Result<()> {
@@ -219,9 +216,11 @@ impl BlobStore for DiskBlobs {
         })
     }
 
-    async fn copy(&self, id: &str) -> io::Result<String> {
-        let new = new_id();
-        let target = self.unpublished_path(&new);
+    async fn copy(&self, id: &str, to: &str) -> io::Result<()> {
+        if !valid_id(to) {
+            return Err(io::Error::other("not a blob id"));
+        }
+        let target = self.unpublished_path(to);
         let mut from = self.locate(id).await.map_err(into_io)?;
         let mut linked = fs::hard_link(&from, &target).await;
         if linked
@@ -237,16 +236,18 @@ impl BlobStore for DiskBlobs {
             fs::copy(&from, &target).await?;
             guard.done();
         }
-        Ok(new)
+        Ok(())
     }
 
-    async fn concat(&self, ids: &[String], sha256: bool) -> io::Result<BlobPut> {
+    async fn concat(&self, ids: &[String], to: &str, sha256: bool) -> io::Result<BlobPut> {
+        if !valid_id(to) {
+            return Err(io::Error::other("not a blob id"));
+        }
         let mut sources = Vec::with_capacity(ids.len());
         for id in ids {
             sources.push(self.locate(id).await.map_err(into_io)?);
         }
-        let id = new_id();
-        let target = self.unpublished_path(&id);
+        let target = self.unpublished_path(to);
         let guard = Unfinished(Some(target.clone()));
         let out = target.clone();
         let (size, crc32c, sha256) =
@@ -255,7 +256,7 @@ impl BlobStore for DiskBlobs {
                 .map_err(io::Error::other)??;
         guard.done();
         Ok(BlobPut {
-            id,
+            id: to.to_owned(),
             size,
             crc32c,
             sha256,
@@ -274,6 +275,25 @@ impl BlobStore for DiskBlobs {
         }
         Ok(())
     }
+
+    async fn count(&self) -> io::Result<usize> {
+        let mut n = Self::count_files(&self.tmp).await?;
+        for i in 0..=255u8 {
+            n += Self::count_files(&self.root.join(format!("{i:02x}"))).await?;
+        }
+        Ok(n)
+    }
+}
+
+impl DiskBlobs {
+    async fn count_files(dir: &Path) -> io::Result<usize> {
+        let mut n = 0;
+        let mut entries = fs::read_dir(dir).await?;
+        while entries.next_entry().await?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
 }
 
 fn into_io(e: ReadError) -> io::Error {
@@ -283,28 +303,18 @@ fn into_io(e: ReadError) -> io::Error {
     }
 }
 
-async fn write_file(
-    path: &Path,
-    body: ByteStream<'_>,
-    want_sha256: bool,
-) -> AppResult<(u64, u32, Option<[u8; 32]>)> {
+async fn write_file(path: &Path, body: ByteStream<'_>, want_sha256: bool) -> AppResult<Sums> {
     let file = fs::File::create(path).await?;
     let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
-    let mut size = 0u64;
-    let mut crc = 0u32;
-    let mut sha = want_sha256.then(Sha256::new);
+    let mut sums = Sums::new(want_sha256);
     let mut body = body;
     while let Some(chunk) = body.next().await {
         let chunk = chunk?;
-        crc = crc32c::crc32c_append(crc, &chunk);
-        if let Some(sha) = sha.as_mut() {
-            sha.update(&chunk);
-        }
-        size += chunk.len() as u64;
+        sums.add(&chunk);
         out.write_all(&chunk).await.map_err(AppError::Io)?;
     }
     out.flush().await?;
-    Ok((size, crc, sha.map(|s| s.finalize().into())))
+    Ok(sums)
 }
 
 /// Concatenates files (in-kernel copies when no SHA-256 is wanted), fsyncs the result, and
@@ -353,6 +363,7 @@ async fn sync_dir(dir: PathBuf) -> io::Result<()> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::blobs::new_id;
     use bytes::Bytes;
 
     fn body(chunks: Vec<AppResult<Bytes>>) -> ByteStream<'static> {
@@ -374,6 +385,7 @@ mod tests {
         let blobs = DiskBlobs::open(dir.path()).await.unwrap();
         let written = blobs
             .put(
+                &new_id(),
                 body(vec![Ok(Bytes::from("hello ")), Ok(Bytes::from("world"))]),
                 false,
             )
@@ -395,10 +407,11 @@ mod tests {
             Ok(Bytes::from("part")),
             Err(AppError::Io(io::Error::other("client left"))),
         ]);
-        assert!(blobs.put(failing, false).await.is_err());
+        assert!(blobs.put(&new_id(), failing, false).await.is_err());
         assert!(blobs.unpublished().await.unwrap().is_empty());
 
-        let copy = blobs.copy(&written.id).await.unwrap();
+        let copy = new_id();
+        blobs.copy(&written.id, &copy).await.unwrap();
         blobs.delete(&written.id).await.unwrap();
         assert!(matches!(
             blobs.get(&written.id, None).await,
@@ -412,15 +425,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let blobs = DiskBlobs::open(dir.path()).await.unwrap();
         let a = blobs
-            .put(body(vec![Ok(Bytes::from("ab"))]), false)
+            .put(&new_id(), body(vec![Ok(Bytes::from("ab"))]), false)
             .await
             .unwrap();
         let b = blobs
-            .put(body(vec![Ok(Bytes::from("cd"))]), false)
+            .put(&new_id(), body(vec![Ok(Bytes::from("cd"))]), false)
             .await
             .unwrap();
         let ids = [a.id, b.id];
-        let joined = blobs.concat(&ids, true).await.unwrap();
+        let joined = blobs.concat(&ids, &new_id(), true).await.unwrap();
         assert_eq!(joined.size, 4);
         assert_eq!(joined.crc32c, crc32c::crc32c(b"abcd"));
         assert_eq!(

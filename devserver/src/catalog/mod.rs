@@ -5,6 +5,7 @@
 //!
 //! Everything here takes and answers domain types ([`crate::model`]); rows stay inside.
 
+pub mod access;
 mod query;
 pub mod records;
 mod rows;
@@ -19,6 +20,7 @@ use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
 
 use crate::error::{AppError, AppResult};
 
+pub use query::place;
 pub use records::{NewRecord, RecordChange};
 
 /// Which engine a catalog runs on.
@@ -205,7 +207,13 @@ impl Catalog {
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
         let pool = AnyPoolOptions::new()
             .max_connections(if dialect == Dialect::Sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(30))
+            // PostgreSQL away (a restart, a failover): a request answers 503 (7010) within
+            // seconds, not after the pool's default wait. SQLite only waits for its own writer.
+            .acquire_timeout(Duration::from_secs(if dialect == Dialect::Sqlite {
+                30
+            } else {
+                5
+            }))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
@@ -343,6 +351,42 @@ impl Catalog {
                 .await?;
         }
         tx.commit().await
+    }
+}
+
+impl Catalog {
+    /// Remembers a blob about to be written to a store that cannot list what it holds
+    /// unpublished (an object store).
+    pub async fn add_pending(&self, blob: &str, now: i64) -> AppResult<()> {
+        sqlx::query("INSERT INTO pending_blobs (blob_id, since_ms) VALUES ($1, $2)")
+            .bind(blob)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets pending blobs: a row names them now, or they are removed.
+    pub async fn forget_pending(&self, ids: &[String]) -> AppResult<()> {
+        for id in ids {
+            sqlx::query("DELETE FROM pending_blobs WHERE blob_id = $1")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Pending blobs written before `before_ms`, oldest first.
+    pub async fn stale_pending(&self, before_ms: i64, limit: i64) -> AppResult<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT blob_id FROM pending_blobs WHERE since_ms < $1 ORDER BY since_ms LIMIT $2",
+        )
+        .bind(before_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 }
 

@@ -242,6 +242,13 @@ pub(super) async fn page(
     Ok(Page { items, next })
 }
 
+/// The place of `r` in `order`, for a cursor that continues after it.
+#[must_use]
+pub fn place(r: &FileRecord, order: Order) -> After {
+    let is_text = matches!(order, Order::Path | Order::Name(_));
+    place_of(r, order, is_text)
+}
+
 /// The place of `r` in `order`, for a cursor.
 fn place_of(r: &FileRecord, order: Order, is_text: bool) -> After {
     let number = match order {
@@ -294,6 +301,16 @@ impl super::Catalog {
     pub async fn query(&self, app: &str, q: &FileQuery) -> AppResult<Page> {
         let mut conn = self.read().await?;
         page(&mut conn, self.dialect, app, q).await
+    }
+
+    /// One page of a query, on a connection the caller holds.
+    pub async fn query_on(
+        &self,
+        conn: &mut AnyConnection,
+        app: &str,
+        q: &FileQuery,
+    ) -> AppResult<Page> {
+        page(conn, self.dialect, app, q).await
     }
 
     /// How many records match.

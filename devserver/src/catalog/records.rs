@@ -8,7 +8,7 @@ use stowage_protocol::{ApiError, FilePath};
 use super::rows::{to_json, Row, COLUMNS};
 use super::Tx;
 use crate::error::{AppError, AppResult};
-use crate::model::{Content, Fields, FileRecord};
+use crate::model::{Access, Content, Fields, FileRecord};
 
 /// A record to insert.
 #[derive(Debug, Clone)]
@@ -29,6 +29,8 @@ pub struct NewRecord {
     pub now: i64,
     /// Content, when the bytes came with it.
     pub content: Option<Content>,
+    /// Owner and visibility.
+    pub access: Access,
 }
 
 impl NewRecord {
@@ -45,6 +47,7 @@ impl NewRecord {
             created_ms: self.now,
             updated_ms: self.now,
             content: self.content,
+            access: self.access,
         }
     }
 }
@@ -176,8 +179,9 @@ pub async fn insert(tx: &mut Tx, app: &str, r: &NewRecord) -> AppResult<()> {
         "INSERT INTO records (app_id, id, path, parent, directory, name, is_dir, external_id, \
          source, mime_type, metadata, asset_ids, data_set_id, security_categories, labels, \
          geo_location, source_created_ms, source_modified_ms, category, tags, created_ms, \
-         updated_ms, blob_id, size, etag, uploaded_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25)",
+         updated_ms, blob_id, size, etag, uploaded_ms, owner_id, visibility, shared_with) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21, $21, $22, $23, $24, $25, $26, $27, $28)",
     )
     .bind(app)
     .bind(r.id)
@@ -192,6 +196,9 @@ pub async fn insert(tx: &mut Tx, app: &str, r: &NewRecord) -> AppResult<()> {
     .bind(content.map_or(0, |c| i64::try_from(c.size).unwrap_or(i64::MAX)))
     .bind(content.map(|c| c.etag.clone()))
     .bind(content.map(|c| c.uploaded_ms))
+    .bind(r.access.owner.clone())
+    .bind(r.access.visibility.map(|v| v.as_str().to_owned()))
+    .bind(to_json(&r.access.shared_with))
     .execute(tx.conn())
     .await;
     result.map_err(|e| conflict(e, &r.name, f.external_id.as_deref()))?;
@@ -207,7 +214,7 @@ pub async fn insert_dir(tx: &mut Tx, app: &str, r: &NewRecord) -> AppResult<()> 
     };
     sqlx::query(
         "INSERT INTO records (app_id, id, path, parent, directory, name, is_dir, created_ms, \
-         updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) \
+         updated_ms, owner_id) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7, $8) \
          ON CONFLICT (app_id, path) DO NOTHING",
     )
     .bind(app)
@@ -217,6 +224,7 @@ pub async fn insert_dir(tx: &mut Tx, app: &str, r: &NewRecord) -> AppResult<()> 
     .bind(r.directory.clone())
     .bind(&r.name)
     .bind(r.now)
+    .bind(r.access.owner.clone())
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -387,11 +395,15 @@ pub async fn delete(tx: &mut Tx, app: &str, ids: &[i64]) -> AppResult<Vec<String
                 .bind(*id)
                 .fetch_optional(tx.conn())
                 .await?;
-        sqlx::query("DELETE FROM record_terms WHERE app_id = $1 AND record_id = $2")
+        for table in ["record_terms", "permissions"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE app_id = $1 AND record_id = $2"
+            ))
             .bind(app)
             .bind(*id)
             .execute(tx.conn())
             .await?;
+        }
         if let Some((Some(blob),)) = gone {
             blobs.push(blob);
         }
@@ -438,5 +450,32 @@ pub async fn move_tree(
     .execute(tx.conn())
     .await;
     moved.map_err(|e| conflict(e, to.name(), None))?;
+    Ok(())
+}
+
+/// Sets a record's owner, visibility and sharing, and moves its access epoch on (so presigned
+/// URLs signed before no longer work). Answers false when there is no such record.
+pub async fn set_access(tx: &mut Tx, app: &str, id: i64, access: &Access) -> AppResult<bool> {
+    let done = sqlx::query(
+        "UPDATE records SET owner_id = $3, visibility = $4, shared_with = $5, \
+         access_epoch = access_epoch + 1 WHERE app_id = $1 AND id = $2",
+    )
+    .bind(app)
+    .bind(id)
+    .bind(access.owner.clone())
+    .bind(access.visibility.map(|v| v.as_str().to_owned()))
+    .bind(to_json(&access.shared_with))
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Moves the access epoch of records on (their rules changed).
+pub async fn bump_epoch(tx: &mut Tx, app: &str, id: i64) -> AppResult<()> {
+    sqlx::query("UPDATE records SET access_epoch = access_epoch + 1 WHERE app_id = $1 AND id = $2")
+        .bind(app)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }

@@ -3,13 +3,13 @@
 
 use stowage_protocol::FilePath;
 
-use crate::model::{Content, Fields, FileRecord};
+use crate::model::{Access, Content, Fields, FileRecord, Visibility};
 
 /// Every column of `records`, in [`Row`]'s order.
 pub(super) const COLUMNS: &str = "id, path, directory, name, is_dir, external_id, source, \
     mime_type, metadata, asset_ids, data_set_id, security_categories, labels, geo_location, \
     source_created_ms, source_modified_ms, category, tags, created_ms, updated_ms, blob_id, \
-    size, etag, uploaded_ms";
+    size, etag, uploaded_ms, owner_id, visibility, shared_with, access_epoch";
 
 /// One row of `records`.
 #[derive(Debug, sqlx::FromRow)]
@@ -38,6 +38,10 @@ pub(super) struct Row {
     size: i64,
     etag: Option<String>,
     uploaded_ms: Option<i64>,
+    owner_id: Option<String>,
+    visibility: Option<String>,
+    shared_with: String,
+    access_epoch: i64,
 }
 
 fn json<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
@@ -79,6 +83,12 @@ impl From<Row> for FileRecord {
             created_ms: r.created_ms,
             updated_ms: r.updated_ms,
             content,
+            access: Access {
+                owner: r.owner_id,
+                visibility: r.visibility.as_deref().and_then(Visibility::parse),
+                shared_with: json(&r.shared_with),
+                epoch: r.access_epoch,
+            },
         }
     }
 }

@@ -23,6 +23,9 @@ struct UploadRow {
     created_ms: i64,
     expires_ms: i64,
     result: Option<String>,
+    principal: String,
+    store_blob: Option<String>,
+    store_upload: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -67,6 +70,11 @@ impl From<UploadRow> for Upload {
             created_ms: r.created_ms,
             expires_ms: r.expires_ms,
             result,
+            principal: r.principal,
+            direct: r
+                .store_blob
+                .zip(r.store_upload)
+                .map(|(blob, upload)| crate::model::DirectUpload { blob, upload }),
         }
     }
 }
@@ -98,8 +106,9 @@ impl From<PartRow> for Part {
 pub async fn insert(tx: &mut Tx, up: &Upload) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO uploads (id, app_id, path, record_id, size, part_size, part_count, \
-         content_type, overwrite, checksum, created_ms, expires_ms, result) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL)",
+         content_type, overwrite, checksum, created_ms, expires_ms, result, principal, \
+         store_blob, store_upload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, $15)",
     )
     .bind(&up.id)
     .bind(&up.app)
@@ -113,6 +122,9 @@ pub async fn insert(tx: &mut Tx, up: &Upload) -> AppResult<()> {
     .bind(&up.checksum)
     .bind(up.created_ms)
     .bind(up.expires_ms)
+    .bind(&up.principal)
+    .bind(up.direct.as_ref().map(|d| d.blob.clone()))
+    .bind(up.direct.as_ref().map(|d| d.upload.clone()))
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -122,9 +134,32 @@ pub async fn insert(tx: &mut Tx, up: &Upload) -> AppResult<()> {
 pub async fn get(conn: &mut AnyConnection, id: &str) -> AppResult<Option<Upload>> {
     let row: Option<UploadRow> = sqlx::query_as(
         "SELECT id, app_id, path, record_id, size, part_size, part_count, content_type, \
-         overwrite, checksum, created_ms, expires_ms, result FROM uploads WHERE id = $1",
+         overwrite, checksum, created_ms, expires_ms, result, principal, store_blob, store_upload \
+         FROM uploads WHERE id = $1",
     )
     .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+/// The latest unfinished single PUT straight to the object store that `principal` was given
+/// for `path` (its `store_upload` is empty: no multipart upload of the store).
+pub async fn direct_put_at(
+    conn: &mut AnyConnection,
+    app: &str,
+    path: &FilePath,
+    principal: &str,
+) -> AppResult<Option<Upload>> {
+    let row: Option<UploadRow> = sqlx::query_as(
+        "SELECT id, app_id, path, record_id, size, part_size, part_count, content_type, \
+         overwrite, checksum, created_ms, expires_ms, result, principal, store_blob, store_upload \
+         FROM uploads WHERE app_id = $1 AND path = $2 AND principal = $3 AND store_upload = '' \
+         AND result IS NULL ORDER BY created_ms DESC LIMIT 1",
+    )
+    .bind(app)
+    .bind(path.as_str())
+    .bind(principal)
     .fetch_optional(conn)
     .await?;
     Ok(row.map(Into::into))

@@ -14,7 +14,7 @@ use super::paths::commit_at_path;
 use crate::blobs::BlobStore;
 use crate::catalog::{self, Catalog, Tx};
 use crate::error::{AppError, AppResult};
-use crate::model::{Content, FileRecord};
+use crate::model::{AppDefaults, Content, FileRecord, Op, Principal};
 
 /// Most uploads recorded in one transaction.
 const MAX_BATCH: usize = 512;
@@ -24,7 +24,8 @@ const MAX_BATCH: usize = 512;
 pub(super) enum Change {
     /// New content at a path (a file created there, or replaced under `overwrite`).
     AtPath {
-        app: String,
+        who: Principal,
+        defaults: AppDefaults,
         path: FilePath,
         content: Content,
         mime_type: String,
@@ -32,7 +33,8 @@ pub(super) enum Change {
     },
     /// New content for an existing record.
     OfRecord {
-        app: String,
+        who: Principal,
+        defaults: AppDefaults,
         id: i64,
         content: Content,
         mime_type: Option<String>,
@@ -150,18 +152,34 @@ async fn apply(tx: &mut Tx, change: &Change) -> AppResult<Applied> {
     let now = crate::model::now_ms();
     let applied = match change {
         Change::AtPath {
-            app,
+            who,
+            defaults,
             path,
             content,
             mime_type,
             overwrite,
-        } => commit_at_path(tx, app, path, content, mime_type, *overwrite, now).await?,
+        } => {
+            let at = super::paths::At {
+                who,
+                defaults: *defaults,
+            };
+            commit_at_path(tx, &at, path, content, mime_type, *overwrite, now).await?
+        }
         Change::OfRecord {
-            app,
+            who,
+            defaults,
             id,
             content,
             mime_type,
         } => {
+            let app = &who.app;
+            // Decided again in the transaction that writes: the rules may have changed while
+            // the bytes were arriving.
+            let record = catalog::records::by_id(tx.conn(), app, *id)
+                .await?
+                .ok_or_else(stowage_protocol::ApiError::not_found)?;
+            let target = super::access::Target::File(&record);
+            super::access::authorize_on(tx.conn(), who, *defaults, Op::Write, target).await?;
             let replaced =
                 catalog::records::set_content(tx, app, *id, content, mime_type.as_deref()).await?;
             let record = catalog::records::by_id(tx.conn(), app, *id)

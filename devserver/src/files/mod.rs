@@ -3,19 +3,25 @@
 //! then changes the [`Catalog`] and the [`BlobStore`] under it, in that order of trust: bytes
 //! are durable before a row names them, and a blob is removed only after no row names it.
 
+mod access;
 mod commit;
+mod direct;
 mod multipart;
 mod paths;
 mod records;
+mod rules;
+mod users;
 mod validate;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use stowage_protocol::{ApiError, ErrorCode};
 
-pub use multipart::{Claimed, NewUpload, PartLimits};
+pub use multipart::{Claimed, NewUpload, PartLimits, Straight};
 pub use paths::PutOptions;
 pub use records::{ListPatch, NewFile, Patch, Update};
+pub use rules::{AccessChange, RuleTarget};
 pub use validate::check_fields;
 
 /// A request body as the service takes it.
@@ -24,7 +30,9 @@ pub use crate::blobs::ByteStream;
 use crate::blobs::{BlobStore, BlobStream, ReadError};
 use crate::catalog::{self, Catalog};
 use crate::error::{AppError, AppResult};
-use crate::model::{FileQuery, FileRecord, Filter, Page, MAX_ID};
+use crate::model::now_ms;
+use crate::model::{AppDefaults, FileQuery, FileRecord, Filter, Op, Page, Principal, MAX_ID};
+use access::Target;
 
 /// Files of every app.
 #[derive(Debug, Clone)]
@@ -37,6 +45,12 @@ struct Inner {
     catalog: Catalog,
     blobs: Arc<dyn BlobStore>,
     committer: commit::Committer,
+    /// Each app's defaults (an app not named here is `Private`).
+    defaults: HashMap<String, AppDefaults>,
+    limiter: users::Limiter,
+    /// How long a blob of a store that cannot list it may stay unnamed by any row before the
+    /// collector takes it for the leftover of a write that never finished.
+    pending_ttl_ms: i64,
 }
 
 /// An open file: the bytes of the asked range and the record they belong to.
@@ -55,6 +69,9 @@ impl std::fmt::Debug for Opened {
     }
 }
 
+/// Most batches one listing request reads looking for records its principal may read.
+const MAX_SCANS: usize = 20;
+
 /// A random record id in `1..=MAX_ID`.
 fn new_record_id() -> i64 {
     use rand::Rng;
@@ -69,17 +86,26 @@ impl Files {
         catalog: Catalog,
         new_catalog: bool,
         blobs: Arc<dyn BlobStore>,
+        defaults: HashMap<String, AppDefaults>,
+        pending_ttl_ms: i64,
     ) -> AppResult<Self> {
         if new_catalog && blobs.has_published().await? {
             return Err(AppError::Config(
-                "the data directory holds file bytes but the database is new: its catalog is \
-                 missing or was replaced. Restore the database (or point --database at it), or \
-                 move the blobs/ directory away to start empty."
+                "the blob store (the data directory's blobs/, or the --blobs bucket and prefix) \
+                 holds file bytes but the database is new: its catalog is missing or was \
+                 replaced. Restore the database (or point --database at it), or start with an \
+                 empty blob store."
                     .into(),
             ));
         }
         catalog.mark_in_use().await?;
-        let pending = blobs.unpublished().await?;
+        // A store that cannot list what a crash left (an object store other servers may be
+        // writing to right now) is settled by the collector, from the pending table, by age.
+        let pending = if blobs.lists_unpublished() {
+            blobs.unpublished().await?
+        } else {
+            Vec::new()
+        };
         let referenced = catalog.referenced_blobs(&pending).await?;
         blobs.publish(&referenced).await?;
         let mut removed = 0usize;
@@ -96,6 +122,9 @@ impl Files {
                 catalog,
                 blobs,
                 committer,
+                defaults,
+                limiter: users::Limiter::default(),
+                pending_ttl_ms,
             }),
         };
         // Garbage left by a crash is removed now if it can be; on a full disk (its rows cannot be
@@ -106,6 +135,17 @@ impl Files {
         Ok(files)
     }
 
+    /// How many blobs the store holds (it lists the whole store: tests and offline checks).
+    pub async fn stored_blobs(&self) -> AppResult<usize> {
+        Ok(self.blobs().count().await?)
+    }
+
+    /// Whether bytes live in a store on this machine's disk (else an object store).
+    #[must_use]
+    pub fn blobs_on_disk(&self) -> bool {
+        self.blobs().lists_unpublished()
+    }
+
     fn catalog(&self) -> &Catalog {
         &self.inner.catalog
     }
@@ -114,9 +154,13 @@ impl Files {
         self.inner.blobs.as_ref()
     }
 
-    /// Removes blobs no row names any more, then forgets them once their removal is durable.
+    /// Removes blobs no row names any more, then forgets them once their removal is durable;
+    /// then the pending blobs older than the pending TTL that no row names.
     pub async fn collect_garbage(&self) -> AppResult<usize> {
-        let mut total = 0;
+        let swept = self
+            .sweep_pending(now_ms() - self.inner.pending_ttl_ms)
+            .await?;
+        let mut total = swept;
         loop {
             let ids = self.catalog().garbage(512).await?;
             if ids.is_empty() {
@@ -129,6 +173,88 @@ impl Files {
             self.catalog().forget_garbage(&ids).await?;
             total += ids.len();
         }
+    }
+
+    /// Removes the blobs pending since before `before_ms` that no row names (writes that never
+    /// finished: a crashed server, a client that left), and forgets the ones a row names.
+    /// Safe from many servers at once: each step is idempotent, and a write still in flight is
+    /// younger than the TTL.
+    pub async fn sweep_pending(&self, before_ms: i64) -> AppResult<usize> {
+        let mut removed = 0;
+        loop {
+            let stale = self.catalog().stale_pending(before_ms, 512).await?;
+            if stale.is_empty() {
+                return Ok(removed);
+            }
+            let named = self.catalog().referenced_blobs(&stale).await?;
+            for id in stale.iter().filter(|id| !named.contains(id)) {
+                self.blobs().delete(id).await?;
+                removed += 1;
+            }
+            self.catalog().forget_pending(&stale).await?;
+        }
+    }
+
+    /// A new blob of `body` (see [`BlobStore::put`]). A store that cannot list unpublished
+    /// blobs gets the id into the pending table first, so that no crash can leave it unknown.
+    async fn put_blob(
+        &self,
+        body: ByteStream<'_>,
+        sha256: bool,
+    ) -> AppResult<crate::blobs::BlobPut> {
+        let id = self.new_blob_id().await?;
+        match self.blobs().put(&id, body, sha256).await {
+            Ok(put) => Ok(put),
+            Err(e) => {
+                // The store left nothing; the pending row goes too (else the collector's).
+                if let Err(forget) = self.forget_pending(std::slice::from_ref(&id)).await {
+                    tracing::warn!(blob = id, error = %forget, "could not forget a failed write yet");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// A new blob with the bytes of `id` (a copy in the store).
+    async fn copy_blob(&self, id: &str) -> AppResult<String> {
+        let to = self.new_blob_id().await?;
+        self.blobs().copy(id, &to).await?;
+        Ok(to)
+    }
+
+    /// A new blob joining the blobs of `ids`.
+    async fn concat_blobs(&self, ids: &[String], sha256: bool) -> AppResult<crate::blobs::BlobPut> {
+        let to = self.new_blob_id().await?;
+        Ok(self.blobs().concat(ids, &to, sha256).await?)
+    }
+
+    async fn new_blob_id(&self) -> AppResult<String> {
+        let id = crate::blobs::new_id();
+        if !self.blobs().lists_unpublished() {
+            self.catalog().add_pending(&id, now_ms()).await?;
+        }
+        Ok(id)
+    }
+
+    async fn forget_pending(&self, ids: &[String]) -> AppResult<()> {
+        if self.blobs().lists_unpublished() {
+            return Ok(());
+        }
+        self.catalog().forget_pending(ids).await
+    }
+
+    /// Makes blobs permanent once a committed row names them.
+    async fn publish_blobs(&self, ids: &[String]) -> AppResult<()> {
+        self.blobs().publish(ids).await?;
+        self.forget_pending(ids).await
+    }
+
+    /// Removes blobs of a write that was refused (no row names them).
+    async fn discard_blobs(&self, ids: &[String]) -> AppResult<()> {
+        for id in ids {
+            self.blobs().delete(id).await?;
+        }
+        self.forget_pending(ids).await
     }
 
     /// Removes garbage blobs right after the commit that made them garbage (best effort: the
@@ -148,9 +274,9 @@ impl Files {
         body: crate::blobs::ByteStream<'_>,
         expected: Option<u64>,
     ) -> AppResult<crate::model::Content> {
-        let blob = self.blobs().put(body, false).await?;
+        let blob = self.put_blob(body, false).await?;
         if let Some(expected) = expected.filter(|n| *n != blob.size) {
-            self.blobs().delete(&blob.id).await?;
+            self.discard_blobs(std::slice::from_ref(&blob.id)).await?;
             return Err(paths::size_mismatch("The body", expected, blob.size));
         }
         Ok(crate::model::Content {
@@ -167,7 +293,7 @@ impl Files {
         let blob = change.blob().to_owned();
         match self.inner.committer.commit(change).await {
             Ok(applied) => {
-                if let Err(e) = self.blobs().publish(std::slice::from_ref(&blob)).await {
+                if let Err(e) = self.publish_blobs(std::slice::from_ref(&blob)).await {
                     // Committed and durable: the start-up check publishes it.
                     tracing::error!(blob, error = %e, "publishing a committed blob failed");
                 }
@@ -177,36 +303,103 @@ impl Files {
                 Ok(applied.record)
             }
             Err(e) => {
-                self.blobs().delete(&blob).await?;
+                self.discard_blobs(std::slice::from_ref(&blob)).await?;
                 Err(e)
             }
         }
     }
 
-    /// The record with this id.
-    pub async fn get(&self, app: &str, id: i64) -> AppResult<Option<FileRecord>> {
+    /// The record with this id, unless `who` may not read it.
+    pub async fn get(&self, who: &Principal, id: i64) -> AppResult<Option<FileRecord>> {
         let mut conn = self.catalog().read().await?;
-        catalog::records::by_id(&mut conn, app, id).await
+        let Some(record) = catalog::records::by_id(&mut conn, &who.app, id).await? else {
+            return Ok(None);
+        };
+        self.authorize(&mut conn, who, Op::Read, Target::File(&record))
+            .await?;
+        Ok(Some(record))
     }
 
-    /// The record with this externalId.
-    pub async fn get_external(
-        &self,
-        app: &str,
-        external_id: &str,
-    ) -> AppResult<Option<FileRecord>> {
+    /// One page of a query: only records `who` may read, filtered before paging so that
+    /// neither names nor counts leak.
+    pub async fn query(&self, who: &Principal, q: &FileQuery) -> AppResult<Page> {
         let mut conn = self.catalog().read().await?;
-        catalog::records::by_external_id(&mut conn, app, external_id).await
+        if self.sees_all(&mut conn, who).await? {
+            return self.catalog().query_on(&mut conn, &who.app, q).await;
+        }
+        let limit = usize::try_from(q.limit.max(1)).unwrap_or(usize::MAX);
+        let mut skip = q.offset;
+        let mut scan = FileQuery {
+            offset: 0,
+            ..q.clone()
+        };
+        let mut items = Vec::new();
+        let mut scans = 0;
+        while scans < MAX_SCANS {
+            // Skipping an offset reads big batches and does not count against the bound: an
+            // `offset` costs its length, as it did in SQL (the cursor is the fast way).
+            scan.limit = if skip > 0 {
+                1000
+            } else {
+                q.limit.clamp(100, 1000)
+            };
+            if skip == 0 {
+                scans += 1;
+            }
+            let page = self.catalog().query_on(&mut conn, &who.app, &scan).await?;
+            let last_scanned = page.items.last().map(|r| catalog::place(r, q.order));
+            let visible = self.readable(&mut conn, who, page.items).await?;
+            let mut rest = visible.into_iter();
+            for record in rest.by_ref() {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                items.push(record);
+                if items.len() == limit {
+                    break;
+                }
+            }
+            let more = rest.next().is_some() || page.next.is_some();
+            if items.len() == limit {
+                let next = more.then(|| catalog::place(&items[limit - 1], q.order));
+                return Ok(Page { items, next });
+            }
+            // On after the last record looked at, whether it was readable or not.
+            match page.next.and(last_scanned) {
+                Some(after) => scan.after = Some(after),
+                None => return Ok(Page { items, next: None }),
+            }
+        }
+        // Many records in a row that `who` may not read: a short page, and a cursor past them,
+        // rather than one request that reads the whole app.
+        let next = scan.after;
+        Ok(Page { items, next })
     }
 
-    /// One page of a query.
-    pub async fn query(&self, app: &str, q: &FileQuery) -> AppResult<Page> {
-        self.catalog().query(app, q).await
-    }
-
-    /// How many records match a filter.
-    pub async fn count(&self, app: &str, f: &Filter) -> AppResult<u64> {
-        self.catalog().count(app, f).await
+    /// How many records match a filter among those `who` may read.
+    pub async fn count(&self, who: &Principal, f: &Filter) -> AppResult<u64> {
+        let mut conn = self.catalog().read().await?;
+        if self.sees_all(&mut conn, who).await? {
+            drop(conn);
+            return self.catalog().count(&who.app, f).await;
+        }
+        let mut scan = FileQuery {
+            filter: f.clone(),
+            order: crate::model::Order::Id,
+            limit: 1000,
+            after: None,
+            offset: 0,
+        };
+        let mut total = 0u64;
+        loop {
+            let page = self.catalog().query_on(&mut conn, &who.app, &scan).await?;
+            total += self.readable(&mut conn, who, page.items).await?.len() as u64;
+            match page.next {
+                Some(after) => scan.after = Some(after),
+                None => return Ok(total),
+            }
+        }
     }
 
     /// Opens a record's bytes (`range` within them). A reader racing an overwrite gets the old
@@ -214,7 +407,7 @@ impl Files {
     /// it looks the record up again.
     pub async fn open(
         &self,
-        app: &str,
+        who: &Principal,
         record: FileRecord,
         range: Option<std::ops::Range<u64>>,
     ) -> AppResult<Opened> {
@@ -232,7 +425,7 @@ impl Files {
                 }
                 Err(ReadError::Missing) => {
                     let again = self
-                        .get(app, record.id)
+                        .get(who, record.id)
                         .await?
                         .ok_or_else(ApiError::not_found)?;
                     if again.content.as_ref().map(|c| &c.blob_id) == Some(&content.blob_id) {

@@ -7,19 +7,18 @@ use base64::Engine as _;
 use stowage_protocol::multipart::{part_len, ChecksumAlgorithm, CompletedPart};
 use stowage_protocol::{ApiError, ErrorCode, FilePath};
 
+use super::access::Target;
 use super::commit::Applied;
 use super::paths::commit_at_path;
 use super::Files;
 use crate::blobs::{valid_id, ByteStream};
 use crate::catalog::{self, records, uploads};
 use crate::error::{AppError, AppResult};
-use crate::model::{etag, now_ms, Completed, Content, FileRecord, Part, Upload};
+use crate::model::{etag, now_ms, Completed, Content, FileRecord, Op, Part, Principal, Upload};
 
 /// What `init` records.
 #[derive(Debug, Clone)]
 pub struct NewUpload {
-    /// The app.
-    pub app: String,
     /// The file it makes at a path (with `overwrite`), or…
     pub path: Option<FilePath>,
     /// …the record whose content it fills.
@@ -39,6 +38,20 @@ pub struct NewUpload {
     pub checksum: ChecksumAlgorithm,
     /// Lifetime of the unfinished upload, ms.
     pub ttl_ms: i64,
+    /// Whether the bytes may go straight to the object store, when it hands out its own URLs.
+    pub direct: Straight,
+}
+
+/// How an upload's bytes may go straight to the object store (`--direct-to-store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Straight {
+    /// Through this server.
+    No,
+    /// As the store's multipart upload: the client names each part's ETag at completion, and
+    /// every part's size is planned.
+    Parts,
+    /// As one PUT of the whole object.
+    Whole,
 }
 
 /// Checksums the client sent with a part.
@@ -81,12 +94,26 @@ fn mismatch(n: u64, what: &str, sent: &str, got: &str) -> AppError {
 }
 
 impl Files {
-    /// Records a new upload.
-    pub async fn init_upload(&self, n: NewUpload) -> AppResult<Upload> {
+    /// Records a new upload, when `who` may write where it goes (decided again at completion).
+    pub async fn init_upload(&self, who: &Principal, n: NewUpload) -> AppResult<Upload> {
+        match (&n.path, n.record_id) {
+            (Some(path), _) => self.check_put(who, path, n.overwrite).await?,
+            (None, Some(id)) => {
+                let mut conn = self.catalog().read().await?;
+                let record = records::by_id(&mut conn, &who.app, id)
+                    .await?
+                    .filter(|r| !r.is_dir)
+                    .ok_or_else(ApiError::not_found)?;
+                self.authorize(&mut conn, who, Op::Write, Target::File(&record))
+                    .await?;
+            }
+            (None, None) => return Err(ApiError::internal().into()),
+        }
         let now = now_ms();
         let upload = Upload {
             id: crate::blobs::new_id(),
-            app: n.app,
+            app: who.app.clone(),
+            principal: who.tag(),
             path: n.path,
             record_id: n.record_id,
             size: n.size,
@@ -98,23 +125,45 @@ impl Files {
             created_ms: now,
             expires_ms: now.saturating_add(n.ttl_ms),
             result: None,
+            direct: match n.direct {
+                Straight::Parts if n.size.is_some() && n.part_size > 0 => {
+                    self.begin_direct(true).await?
+                }
+                Straight::Whole => self.begin_direct(false).await?,
+                _ => None,
+            },
         };
-        let mut tx = self.catalog().begin().await?;
-        uploads::insert(&mut tx, &upload).await?;
-        tx.commit().await?;
+        let recorded = async {
+            let mut tx = self.catalog().begin().await?;
+            uploads::insert(&mut tx, &upload).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = recorded {
+            if let Some(direct) = &upload.direct {
+                self.abandon_direct(direct).await?;
+            }
+            return Err(e);
+        }
         Ok(upload)
     }
 
-    /// The upload `id` of `app` (any app's with `None`; another app's upload is not found).
-    pub async fn get_upload(&self, app: Option<&str>, id: &str) -> AppResult<Upload> {
-        if !valid_id(id) {
-            return Err(not_found(id));
-        }
-        let mut conn = self.catalog().read().await?;
-        match uploads::get(&mut conn, id).await? {
-            Some(u) if app.is_none_or(|a| a == u.app) => Ok(u),
+    /// The upload `id`, when `who` started it (or is the admin of its app); anyone else's
+    /// upload is not found.
+    pub async fn get_upload(&self, who: &Principal, id: &str) -> AppResult<Upload> {
+        match self.upload_by_id(id).await? {
+            Some(u) if u.app == who.app && (who.is_admin() || u.principal == who.tag()) => Ok(u),
             _ => Err(not_found(id)),
         }
+    }
+
+    /// The upload `id` of any app, for a part URL (its signature names the upload).
+    pub async fn upload_by_id(&self, id: &str) -> AppResult<Option<Upload>> {
+        if !valid_id(id) {
+            return Ok(None);
+        }
+        let mut conn = self.catalog().read().await?;
+        uploads::get(&mut conn, id).await
     }
 
     /// The parts stored so far.
@@ -134,6 +183,12 @@ impl Files {
         claimed: Claimed,
         limits: PartLimits,
     ) -> AppResult<Part> {
+        if upload.direct.is_some() {
+            return Err(AppError::api(
+                ErrorCode::InvalidPartSize,
+                "The parts of this upload go straight to the object store, not here",
+            ));
+        }
         if !(1..=upload.part_count).contains(&n) {
             return Err(AppError::api(
                 ErrorCode::InvalidPartSize,
@@ -142,7 +197,7 @@ impl Files {
         }
         let algorithm = ChecksumAlgorithm::parse(&upload.checksum).unwrap_or_default();
         let want_sha = claimed.sha256.is_some() || algorithm == ChecksumAlgorithm::Sha256;
-        let blob = self.blobs().put(body, want_sha).await?;
+        let blob = self.put_blob(body, want_sha).await?;
         let problem = if let Some(size) = upload.size {
             let expected = part_len(size, upload.part_size, n);
             (blob.size != expected).then(|| size_error(n, expected, blob.size))
@@ -173,7 +228,7 @@ impl Files {
             _ => None,
         });
         if let Some(e) = problem {
-            self.blobs().delete(&blob.id).await?;
+            self.discard_blobs(std::slice::from_ref(&blob.id)).await?;
             return Err(e);
         }
         let part = Part {
@@ -192,8 +247,9 @@ impl Files {
             self.blobs().make_durable().await?;
             let mut tx = self.catalog().begin().await?;
             if !uploads::lock_open(&mut tx, &upload.id).await? {
-                return Err(match self.get_upload(None, &upload.id).await {
-                    Ok(_) => completed(&upload.id),
+                return Err(match self.upload_by_id(&upload.id).await {
+                    Ok(Some(_)) => completed(&upload.id),
+                    Ok(None) => not_found(&upload.id),
                     Err(e) => e,
                 });
             }
@@ -207,14 +263,14 @@ impl Files {
         .await;
         match recorded {
             Ok(old) => {
-                self.blobs().publish(std::slice::from_ref(&blob.id)).await?;
+                self.publish_blobs(std::slice::from_ref(&blob.id)).await?;
                 if let Some(old) = old {
                     self.drop_blobs(&[old]).await;
                 }
                 Ok(part)
             }
             Err(e) => {
-                self.blobs().delete(&blob.id).await?;
+                self.discard_blobs(std::slice::from_ref(&blob.id)).await?;
                 Err(e)
             }
         }
@@ -225,22 +281,24 @@ impl Files {
     /// the upload done. A repeated call answers what the first one made.
     pub async fn complete_upload(
         &self,
-        app: &str,
+        who: &Principal,
         id: &str,
         listed: Option<&[CompletedPart]>,
         limits: PartLimits,
     ) -> AppResult<(Completed, FileRecord)> {
-        let upload = self.get_upload(Some(app), id).await?;
+        let upload = self.get_upload(who, id).await?;
         if let Some(done) = &upload.result {
-            return self.completed_record(app, done).await;
+            return self.completed_record(who, done).await;
+        }
+        if let Some(direct) = upload.direct.clone() {
+            return self.complete_direct(who, &upload, &direct, listed).await;
         }
         let stored = self.upload_parts(id).await?;
         check_parts(&upload, &stored, listed, limits)?;
         let algorithm = ChecksumAlgorithm::parse(&upload.checksum).unwrap_or_default();
         let ids: Vec<String> = stored.iter().map(|p| p.blob_id.clone()).collect();
         let joined = self
-            .blobs()
-            .concat(&ids, algorithm == ChecksumAlgorithm::Sha256)
+            .concat_blobs(&ids, algorithm == ChecksumAlgorithm::Sha256)
             .await?;
         let crc = stored.iter().fold(0u32, |crc, p| {
             crc32c::crc32c_combine(crc, p.crc32c, usize::try_from(p.size).unwrap_or(0))
@@ -263,34 +321,34 @@ impl Files {
         };
         let result = async {
             self.blobs().make_durable().await?;
-            self.record_completion(&upload, &ids, content, done).await
+            self.record_completion(who, &upload, &ids, content, done)
+                .await
         }
         .await;
         match result {
             Ok(Some((done, applied, garbage))) => {
-                self.blobs()
-                    .publish(std::slice::from_ref(&joined.id))
-                    .await?;
+                self.publish_blobs(std::slice::from_ref(&joined.id)).await?;
                 self.drop_blobs(&garbage).await;
                 Ok((done, applied.record))
             }
             Ok(None) => {
                 // Another completion got there first: answer what it made.
-                self.blobs().delete(&joined.id).await?;
-                let upload = self.get_upload(Some(app), id).await?;
+                self.discard_blobs(std::slice::from_ref(&joined.id)).await?;
+                let upload = self.get_upload(who, id).await?;
                 let done = upload.result.ok_or_else(ApiError::internal)?;
-                self.completed_record(app, &done).await
+                self.completed_record(who, &done).await
             }
             Err(e) => {
-                self.blobs().delete(&joined.id).await?;
+                self.discard_blobs(std::slice::from_ref(&joined.id)).await?;
                 Err(e)
             }
         }
     }
 
     /// The transaction of a completion. `None` when another completion committed first.
-    async fn record_completion(
+    pub(super) async fn record_completion(
         &self,
+        who: &Principal,
         upload: &Upload,
         part_blobs: &[String],
         content: Content,
@@ -310,9 +368,13 @@ impl Files {
         }
         let applied = match (&upload.path, upload.record_id) {
             (Some(path), _) => {
+                let at = super::paths::At {
+                    who,
+                    defaults: self.defaults(&who.app),
+                };
                 commit_at_path(
                     &mut tx,
-                    &upload.app,
+                    &at,
                     path,
                     &content,
                     &upload.content_type,
@@ -322,6 +384,11 @@ impl Files {
                 .await?
             }
             (None, Some(id)) => {
+                let record = records::by_id(tx.conn(), &upload.app, id)
+                    .await?
+                    .ok_or_else(ApiError::not_found)?;
+                self.authorize(tx.conn(), who, Op::Write, Target::File(&record))
+                    .await?;
                 let replaced =
                     records::set_content(&mut tx, &upload.app, id, &content, None).await?;
                 let record = records::by_id(tx.conn(), &upload.app, id)
@@ -344,30 +411,32 @@ impl Files {
         Ok(Some((done, applied, garbage)))
     }
 
-    async fn completed_record(
+    pub(super) async fn completed_record(
         &self,
-        app: &str,
+        who: &Principal,
         done: &Completed,
     ) -> AppResult<(Completed, FileRecord)> {
         let record = self
-            .get(app, done.record_id)
+            .get(who, done.record_id)
             .await?
             .ok_or_else(ApiError::not_found)?;
         Ok((done.clone(), record))
     }
 
     /// Forgets an upload and removes its parts. Aborting twice is fine.
-    pub async fn abort_upload(&self, app: &str, id: &str) -> AppResult<()> {
+    pub async fn abort_upload(&self, who: &Principal, id: &str) -> AppResult<()> {
         if !valid_id(id) {
             return Ok(());
         }
         let mut tx = self.catalog().begin().await?;
-        match uploads::get(tx.conn(), id).await? {
-            Some(u) if u.app != app => return Err(not_found(id)),
+        let direct = match uploads::get(tx.conn(), id).await? {
+            Some(u) if u.app != who.app || !(who.is_admin() || u.principal == who.tag()) => {
+                return Err(not_found(id))
+            }
             Some(u) if u.result.is_some() => return Ok(()),
             None => return Ok(()),
-            Some(_) => {}
-        }
+            Some(u) => u.direct,
+        };
         let blobs = uploads::delete(&mut tx, id).await?.unwrap_or_default();
         let now = now_ms();
         for blob in &blobs {
@@ -375,6 +444,9 @@ impl Files {
         }
         tx.commit().await?;
         self.drop_blobs(&blobs).await;
+        if let Some(direct) = direct {
+            self.abandon_direct(&direct).await?;
+        }
         Ok(())
     }
 
@@ -387,7 +459,9 @@ impl Files {
         };
         let mut tx = self.catalog().begin().await?;
         let mut blobs = Vec::new();
+        let mut directs = Vec::new();
         for id in &ids {
+            directs.extend(uploads::get(tx.conn(), id).await?.and_then(|u| u.direct));
             blobs.extend(uploads::delete(&mut tx, id).await?.unwrap_or_default());
         }
         for blob in &blobs {
@@ -395,6 +469,12 @@ impl Files {
         }
         tx.commit().await?;
         self.drop_blobs(&blobs).await;
+        for direct in &directs {
+            if let Err(e) = self.abandon_direct(direct).await {
+                // Its pending row stays: the sweep removes the object later.
+                tracing::warn!(blob = direct.blob, error = %e, "could not abort an expired store upload");
+            }
+        }
         Ok(ids.len())
     }
 }

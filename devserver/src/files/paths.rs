@@ -6,12 +6,30 @@ use std::collections::HashMap;
 
 use stowage_protocol::{ApiError, ErrorCode, FilePath};
 
+use super::access::{authorize_on, Target};
 use super::commit::{Applied, Change};
 use super::{new_record_id, Files};
 use crate::blobs::ByteStream;
 use crate::catalog::{self, records, NewRecord, Tx};
 use crate::error::{AppError, AppResult};
-use crate::model::{directory_of, now_ms, Content, Fields, FileRecord};
+use crate::model::{
+    directory_of, now_ms, Access, AppDefaults, Content, Fields, FileRecord, Op, Principal,
+};
+
+/// Who writes, with the app's defaults: what a decision inside a transaction needs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct At<'a> {
+    pub(super) who: &'a Principal,
+    pub(super) defaults: AppDefaults,
+}
+
+/// A new record is owned by the user who writes it (none for the admin and the anonymous).
+pub(super) fn owned_by(who: &Principal) -> Access {
+    Access {
+        owner: who.user_id().map(str::to_owned),
+        ..Access::default()
+    }
+}
 
 /// How content is stored.
 #[derive(Debug, Clone, Default)]
@@ -60,8 +78,9 @@ pub(super) fn size_mismatch(what: &str, expected: u64, actual: u64) -> AppError 
 }
 
 /// A directory record at `path`.
-pub(super) fn dir_record(path: &FilePath, now: i64) -> NewRecord {
+pub(super) fn dir_record(path: &FilePath, now: i64, who: &Principal) -> NewRecord {
     NewRecord {
+        access: owned_by(who),
         id: new_record_id(),
         path: Some(path.clone()),
         directory: Some(directory_of(path)),
@@ -77,14 +96,15 @@ pub(super) fn dir_record(path: &FilePath, now: i64) -> NewRecord {
 /// uploads creating the same directory at once (on two servers) both succeed.
 pub(super) async fn ensure_dirs(
     tx: &mut Tx,
-    app: &str,
+    who: &Principal,
     dirs: &[FilePath],
     now: i64,
 ) -> AppResult<()> {
+    let app = &who.app;
     for dir in dirs {
         let mut found = records::kind_at(tx.conn(), app, dir).await?;
         if found.is_none() {
-            records::insert_dir(tx, app, &dir_record(dir, now)).await?;
+            records::insert_dir(tx, app, &dir_record(dir, now, who)).await?;
             found = records::kind_at(tx.conn(), app, dir).await?;
         }
         match found {
@@ -99,15 +119,21 @@ pub(super) async fn ensure_dirs(
 /// Within a transaction: content at `path` under the overwrite rule, creating directories.
 pub(super) async fn commit_at_path(
     tx: &mut Tx,
-    app: &str,
+    at: &At<'_>,
     path: &FilePath,
     content: &Content,
     mime_type: &str,
     overwrite: bool,
     now: i64,
 ) -> AppResult<Applied> {
-    ensure_dirs(tx, app, &path.ancestors(), now).await?;
-    match records::kind_at(tx.conn(), app, path).await? {
+    let app = &at.who.app;
+    // Decided again in the transaction that writes: rules may have changed meanwhile.
+    let existing = records::by_path(tx.conn(), app, path).await?;
+    let target = existing.as_ref().map_or(Target::New(path), Target::File);
+    authorize_on(tx.conn(), at.who, at.defaults, Op::Write, target).await?;
+    ensure_dirs(tx, at.who, &path.ancestors(), now).await?;
+    // No other writer can take the path within this transaction (its row would conflict).
+    match existing.as_ref().map(|r| (r.id, r.is_dir)) {
         None => {
             let new = NewRecord {
                 id: new_record_id(),
@@ -121,6 +147,7 @@ pub(super) async fn commit_at_path(
                 },
                 now,
                 content: Some(content.clone()),
+                access: owned_by(at.who),
             };
             records::insert(tx, app, &new).await?;
             Ok(Applied {
@@ -140,19 +167,46 @@ pub(super) async fn commit_at_path(
 }
 
 impl Files {
-    /// The record at `path`, if any.
-    pub async fn stat(&self, app: &str, path: &FilePath) -> AppResult<Option<FileRecord>> {
+    /// The record at `path`, if any; refused when `who` may not read it.
+    pub async fn stat(&self, who: &Principal, path: &FilePath) -> AppResult<Option<FileRecord>> {
         let mut conn = self.catalog().read().await?;
-        records::by_path(&mut conn, app, path).await
+        let Some(record) = records::by_path(&mut conn, &who.app, path).await? else {
+            return Ok(None);
+        };
+        self.authorize(&mut conn, who, Op::Read, Target::File(&record))
+            .await?;
+        Ok(Some(record))
+    }
+
+    /// Whether `path` is a file or directory `who` may read (the root always is). A file `who`
+    /// may not read does not exist for it.
+    pub async fn exists(&self, who: &Principal, path: &FilePath) -> AppResult<bool> {
+        if path.is_root() {
+            return Ok(true);
+        }
+        match self.stat(who, path).await {
+            Ok(found) => Ok(found.is_some()),
+            Err(AppError::Api(e)) if e.code == ErrorCode::NoPermission => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Checks, before any byte is read, that an upload to `path` can succeed.
-    pub async fn check_put(&self, app: &str, path: &FilePath, overwrite: bool) -> AppResult<()> {
+    pub async fn check_put(
+        &self,
+        who: &Principal,
+        path: &FilePath,
+        overwrite: bool,
+    ) -> AppResult<()> {
         not_root(path, "overwritten by a file")?;
         reserved(path)?;
+        let app = &who.app;
         let mut conn = self.catalog().read().await?;
-        if let Some((_, is_dir)) = records::kind_at(&mut conn, app, path).await? {
-            if is_dir || !overwrite {
+        let existing = records::by_path(&mut conn, app, path).await?;
+        let target = existing.as_ref().map_or(Target::New(path), Target::File);
+        self.authorize(&mut conn, who, Op::Write, target).await?;
+        if let Some(r) = &existing {
+            if r.is_dir || !overwrite {
                 return Err(ApiError::already_exists(path.name()).into());
             }
         }
@@ -169,22 +223,23 @@ impl Files {
     /// Streams `body` into a file at `path`: bytes first (durable), then the record, in one
     /// group commit. Missing directories are created. Without `overwrite` an existing file is
     /// an error, and of several racing uploads exactly one wins. A refused upload changes
-    /// nothing that is stored.
+    /// nothing that is stored. A new file is owned by the user who wrote it.
     pub async fn put_path(
         &self,
-        app: &str,
+        who: &Principal,
         path: &FilePath,
         body: ByteStream<'_>,
         options: PutOptions,
     ) -> AppResult<FileRecord> {
-        self.check_put(app, path, options.overwrite).await?;
+        self.check_put(who, path, options.overwrite).await?;
         super::validate::check_fields(&Fields {
             mime_type: Some(options.mime_type.clone()),
             ..Fields::default()
         })?;
         let content = self.stream_in(body, options.expected_len).await?;
         let change = Change::AtPath {
-            app: app.to_owned(),
+            who: who.clone(),
+            defaults: self.defaults(&who.app),
             path: path.clone(),
             content,
             mime_type: options.mime_type,
@@ -194,29 +249,38 @@ impl Files {
     }
 
     /// Creates a directory and its missing parents. An existing entry is `AlreadyExists`.
-    pub async fn create_dir(&self, app: &str, path: &FilePath) -> AppResult<()> {
+    pub async fn create_dir(&self, who: &Principal, path: &FilePath) -> AppResult<()> {
         if path.is_root() {
             return Err(ApiError::already_exists("/").into());
         }
         reserved(path)?;
+        let app = &who.app;
         let mut tx = self.catalog().begin().await?;
-        if records::by_path(tx.conn(), app, path).await?.is_some() {
+        if let Some(r) = records::by_path(tx.conn(), app, path).await? {
+            self.authorize(tx.conn(), who, Op::Read, Target::File(&r))
+                .await?;
             return Err(ApiError::already_exists(path.name()).into());
         }
+        self.authorize(tx.conn(), who, Op::Write, Target::New(path))
+            .await?;
         let now = now_ms();
-        ensure_dirs(&mut tx, app, &path.ancestors(), now).await?;
-        records::insert(&mut tx, app, &dir_record(path, now)).await?;
+        ensure_dirs(&mut tx, who, &path.ancestors(), now).await?;
+        records::insert(&mut tx, app, &dir_record(path, now, who)).await?;
         tx.commit().await
     }
 
-    /// Removes a file, or a directory with everything below it. Answers how many entries went.
-    pub async fn delete_path(&self, app: &str, path: &FilePath) -> AppResult<u64> {
+    /// Removes a file, or a directory with everything below it, when `who` may delete every
+    /// entry (else nothing). Answers how many entries went.
+    pub async fn delete_path(&self, who: &Principal, path: &FilePath) -> AppResult<u64> {
         not_root(path, "deleted")?;
+        let app = &who.app;
         let mut tx = self.catalog().begin().await?;
         let entries = records::subtree(tx.conn(), app, path).await?;
         if entries.is_empty() {
             return Err(ApiError::not_found().into());
         }
+        self.authorize_all(tx.conn(), who, Op::Delete, &entries)
+            .await?;
         let ids: Vec<i64> = entries.iter().map(|r| r.id).collect();
         let blobs = records::delete(&mut tx, app, &ids).await?;
         let now = now_ms();
@@ -229,40 +293,47 @@ impl Files {
     }
 
     /// Moves `source` (file or directory) into the directory `target`, created when missing.
-    /// Answers the new path.
+    /// Needs DELETE on every moved entry and WRITE at the target. Answers the new path.
     pub async fn move_into(
         &self,
-        app: &str,
+        who: &Principal,
         source: &FilePath,
         target: &FilePath,
     ) -> AppResult<FilePath> {
         let mut tx = self.catalog().begin().await?;
-        let (_, new_path) = check_transfer(&mut tx, app, source, target).await?;
-        records::move_tree(&mut tx, app, source, &new_path, now_ms()).await?;
+        let (_, new_path) = self
+            .check_transfer(&mut tx, who, Op::Delete, source, target)
+            .await?;
+        records::move_tree(&mut tx, &who.app, source, &new_path, now_ms()).await?;
         tx.commit().await?;
         Ok(new_path)
     }
 
     /// Copies `source` (file or directory) into the directory `target`, created when missing.
+    /// Needs READ on every copied entry and WRITE at the target; the copies belong to `who`.
     /// The bytes are copied first, outside any transaction (hard links on disk), so a big copy
     /// never holds the database; then one short transaction records every copy. Answers the
     /// new path.
     pub async fn copy_into(
         &self,
-        app: &str,
+        who: &Principal,
         source: &FilePath,
         target: &FilePath,
     ) -> AppResult<FilePath> {
         let before = {
             let mut conn = self.catalog().read().await?;
-            records::subtree(&mut conn, app, source).await?
+            let entries = records::subtree(&mut conn, &who.app, source).await?;
+            // Nothing is copied (not even bytes) for a caller who may not read every entry.
+            self.authorize_all(&mut conn, who, Op::Read, &entries)
+                .await?;
+            entries
         };
         let mut copies: HashMap<String, String> = HashMap::new();
         let made = async {
             for r in &before {
                 if let Some(c) = &r.content {
                     if !copies.contains_key(&c.blob_id) {
-                        let copy = self.blobs().copy(&c.blob_id).await?;
+                        let copy = self.copy_blob(&c.blob_id).await?;
                         copies.insert(c.blob_id.clone(), copy);
                     }
                 }
@@ -272,7 +343,7 @@ impl Files {
         }
         .await;
         let result = match made {
-            Ok(()) => self.record_copies(app, source, target, &mut copies).await,
+            Ok(()) => self.record_copies(who, source, target, &mut copies).await,
             Err(e) => Err(e),
         };
         let used: Vec<String> = match &result {
@@ -284,11 +355,9 @@ impl Files {
             .filter(|c| !used.contains(c))
             .cloned()
             .collect();
-        for id in unused {
-            self.blobs().delete(&id).await?;
-        }
+        self.discard_blobs(&unused).await?;
         let (new_path, used) = result?;
-        self.blobs().publish(&used).await?;
+        self.publish_blobs(&used).await?;
         Ok(new_path)
     }
 
@@ -296,13 +365,16 @@ impl Files {
     /// path and the copied blobs it used.
     async fn record_copies(
         &self,
-        app: &str,
+        who: &Principal,
         source: &FilePath,
         target: &FilePath,
         copies: &mut HashMap<String, String>,
     ) -> AppResult<(FilePath, Vec<String>)> {
+        let app = &who.app;
         let mut tx = self.catalog().begin().await?;
-        let (entries, new_path) = check_transfer(&mut tx, app, source, target).await?;
+        let (entries, new_path) = self
+            .check_transfer(&mut tx, who, Op::Read, source, target)
+            .await?;
         let now = now_ms();
         let mut used = Vec::new();
         for old in entries {
@@ -316,7 +388,7 @@ impl Files {
                     let blob = match copies.get(&c.blob_id) {
                         Some(b) => b.clone(),
                         None => {
-                            let b = self.blobs().copy(&c.blob_id).await?;
+                            let b = self.copy_blob(&c.blob_id).await?;
                             self.blobs().make_durable().await?;
                             copies.insert(c.blob_id.clone(), b.clone());
                             b
@@ -342,6 +414,11 @@ impl Files {
                 },
                 now,
                 content,
+                access: Access {
+                    owner: who.user_id().map(str::to_owned),
+                    epoch: 0,
+                    ..old.access
+                },
             };
             records::insert(&mut tx, app, &record).await?;
         }
@@ -349,21 +426,24 @@ impl Files {
         Ok((new_path, used))
     }
 
-    /// Renames `source` within its directory. Answers the new path.
+    /// Renames `source` within its directory; needs WRITE on every entry. Answers the new path.
     pub async fn rename(
         &self,
-        app: &str,
+        who: &Principal,
         source: &FilePath,
         new_name: &str,
     ) -> AppResult<FilePath> {
         not_root(source, "renamed")?;
         let new_path = source.parent().join(new_name)?;
         reserved(&new_path)?;
+        let app = &who.app;
         let mut tx = self.catalog().begin().await?;
         let entries = records::subtree(tx.conn(), app, source).await?;
         if entries.is_empty() {
             return Err(ApiError::not_found().into());
         }
+        self.authorize_all(tx.conn(), who, Op::Write, &entries)
+            .await?;
         check_lengths(&entries, source, &new_path)?;
         if records::by_path(tx.conn(), app, &new_path).await?.is_some() {
             return Err(ApiError::already_exists(new_name).into());
@@ -372,53 +452,62 @@ impl Files {
         tx.commit().await?;
         Ok(new_path)
     }
-}
 
-/// The checks shared by move and copy; creates the target directory. Answers the source
-/// subtree (source first) and the path the source will have.
-async fn check_transfer(
-    tx: &mut Tx,
-    app: &str,
-    source: &FilePath,
-    target: &FilePath,
-) -> AppResult<(Vec<FileRecord>, FilePath)> {
-    not_root(source, "moved or copied")?;
-    reserved(target)?;
-    let entries = records::subtree(tx.conn(), app, source).await?;
-    let Some(first) = entries.first() else {
-        return Err(ApiError::not_found().into());
-    };
-    if first.is_dir && target.is_within(source) {
-        return Err(AppError::api(
-            ErrorCode::IntoItself,
-            format!(
-                "Unable to move a directory into itself: {}",
-                source.to_absolute()
-            ),
-        ));
-    }
-    if let Some(t) = records::by_path(tx.conn(), app, target).await? {
-        if !t.is_dir {
+    /// The checks shared by move and copy (`op` on every source entry, WRITE at the target);
+    /// creates the target directory. Answers the source subtree (source first) and the path
+    /// the source will have.
+    async fn check_transfer(
+        &self,
+        tx: &mut Tx,
+        who: &Principal,
+        op: Op,
+        source: &FilePath,
+        target: &FilePath,
+    ) -> AppResult<(Vec<FileRecord>, FilePath)> {
+        let app = &who.app;
+        not_root(source, "moved or copied")?;
+        reserved(target)?;
+        let entries = records::subtree(tx.conn(), app, source).await?;
+        let Some(first) = entries.first() else {
+            return Err(ApiError::not_found().into());
+        };
+        self.authorize_all(tx.conn(), who, op, &entries).await?;
+        if first.is_dir && target.is_within(source) {
             return Err(AppError::api(
-                ErrorCode::MoveFileToFile,
-                "Unable to move file to file",
+                ErrorCode::IntoItself,
+                format!(
+                    "Unable to move a directory into itself: {}",
+                    source.to_absolute()
+                ),
             ));
         }
+        if let Some(t) = records::by_path(tx.conn(), app, target).await? {
+            if !t.is_dir {
+                return Err(AppError::api(
+                    ErrorCode::MoveFileToFile,
+                    "Unable to move file to file",
+                ));
+            }
+        }
+        let new_path = target.join(source.name())?;
+        check_lengths(&entries, source, &new_path)?;
+        if let Some(taken) = records::by_path(tx.conn(), app, &new_path).await? {
+            self.authorize(tx.conn(), who, Op::Read, Target::File(&taken))
+                .await?;
+            return Err(AppError::api(
+                ErrorCode::ExistsInTarget,
+                "File already exists in target directory",
+            ));
+        }
+        self.authorize(tx.conn(), who, Op::Write, Target::New(&new_path))
+            .await?;
+        let mut dirs = target.ancestors();
+        if !target.is_root() {
+            dirs.push(target.clone());
+        }
+        ensure_dirs(tx, who, &dirs, now_ms()).await?;
+        Ok((entries, new_path))
     }
-    let new_path = target.join(source.name())?;
-    check_lengths(&entries, source, &new_path)?;
-    if records::by_path(tx.conn(), app, &new_path).await?.is_some() {
-        return Err(AppError::api(
-            ErrorCode::ExistsInTarget,
-            "File already exists in target directory",
-        ));
-    }
-    let mut dirs = target.ancestors();
-    if !target.is_root() {
-        dirs.push(target.clone());
-    }
-    ensure_dirs(tx, app, &dirs, now_ms()).await?;
-    Ok((entries, new_path))
 }
 
 /// Every path of the moved subtree must still fit the path length limit at its new place.

@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 
 use stowage_protocol::FilePath;
 
+use super::access::Target;
 use super::commit::Change;
-use super::paths::{ensure_dirs, PutOptions};
+use super::paths::{ensure_dirs, owned_by, PutOptions};
 use super::validate::{check_directory, check_fields, check_name};
 use super::{new_record_id, Files};
 use crate::blobs::ByteStream;
 use crate::catalog::{self, records, NewRecord, RecordChange, Tx};
 use crate::error::{AppError, AppResult};
-use crate::model::{now_ms, Fields, FileRecord, Ident};
+use crate::model::{now_ms, Fields, FileRecord, Ident, Op, Principal, CATEGORY_ROLE_PREFIX};
 
 /// A record to create.
 #[derive(Debug, Clone, Default)]
@@ -138,17 +139,18 @@ fn path_of(directory: Option<&str>, name: &str) -> Option<FilePath> {
 /// Within a transaction: the path a record may own (valid, free, under directories) or none.
 async fn claim_path(
     tx: &mut Tx,
-    app: &str,
+    who: &Principal,
     path: Option<FilePath>,
     own_id: Option<i64>,
     now: i64,
 ) -> AppResult<Option<FilePath>> {
+    let app = &who.app;
     let Some(path) = path else { return Ok(None) };
     if let Some(owner) = records::by_path(tx.conn(), app, &path).await? {
         return Ok((Some(owner.id) == own_id).then_some(path));
     }
     let savepoint = tx.savepoint().await?;
-    match ensure_dirs(tx, app, &path.ancestors(), now).await {
+    match ensure_dirs(tx, who, &path.ancestors(), now).await {
         Ok(()) => {
             tx.release(&savepoint).await?;
             Ok(Some(path))
@@ -162,6 +164,16 @@ async fn claim_path(
     }
 }
 
+/// Only the admin gives a record security categories the caller does not hold.
+fn check_categories(who: &Principal, fields: &Fields) -> AppResult<()> {
+    let held = |c: &i64| who.has_role(&format!("{CATEGORY_ROLE_PREFIX}{c}"));
+    if fields.security_categories.iter().all(held) {
+        Ok(())
+    } else {
+        Err(super::access::refused(super::access::Refusal::Category, ""))
+    }
+}
+
 impl Files {
     /// Creates a record without content. With `overwrite` and an externalId another record has,
     /// that record is updated instead: its fields are replaced (asset links only when given)
@@ -169,7 +181,7 @@ impl Files {
     /// new.
     pub async fn create_record(
         &self,
-        app: &str,
+        who: &Principal,
         new: NewFile,
         overwrite: bool,
     ) -> AppResult<(FileRecord, bool)> {
@@ -178,6 +190,8 @@ impl Files {
             check_directory(d)?;
         }
         check_fields(&new.fields)?;
+        check_categories(who, &new.fields)?;
+        let app = &who.app;
         let now = now_ms();
         let mut tx = self.catalog().begin().await?;
         let existing = match (&new.fields.external_id, overwrite) {
@@ -185,6 +199,8 @@ impl Files {
             _ => None,
         };
         let (id, created) = if let Some(old) = existing {
+            self.authorize(tx.conn(), who, Op::Write, Target::File(&old))
+                .await?;
             let mut fields = new.fields.clone();
             if !new.asset_ids_given {
                 fields.asset_ids = old.fields.asset_ids.clone();
@@ -195,7 +211,7 @@ impl Files {
             records::change(&mut tx, app, old.id, RecordChange::Fields(&fields), now).await?;
             if old.directory != new.directory || old.name != new.name {
                 let path = path_of(new.directory.as_deref(), &new.name);
-                let path = claim_path(&mut tx, app, path, Some(old.id), now).await?;
+                let path = claim_path(&mut tx, who, path, Some(old.id), now).await?;
                 let place = RecordChange::Place {
                     path: path.as_ref(),
                     directory: new.directory.as_deref(),
@@ -206,8 +222,15 @@ impl Files {
             (old.id, false)
         } else {
             let path = path_of(new.directory.as_deref(), &new.name);
-            let path = claim_path(&mut tx, app, path, None, now).await?;
+            let at = path.clone().unwrap_or_else(FilePath::root);
+            let place = match &path {
+                Some(p) => Target::New(p),
+                None => Target::New(&at),
+            };
+            self.authorize(tx.conn(), who, Op::Write, place).await?;
+            let path = claim_path(&mut tx, who, path, None, now).await?;
             let record = NewRecord {
+                access: owned_by(who),
                 id: new_record_id(),
                 path,
                 directory: new.directory.clone(),
@@ -232,21 +255,25 @@ impl Files {
     /// the record's MIME type only when it has none.
     pub async fn put_content(
         &self,
-        app: &str,
+        who: &Principal,
         id: i64,
         body: ByteStream<'_>,
         options: PutOptions,
     ) -> AppResult<FileRecord> {
-        let record = self
-            .get(app, id)
-            .await?
-            .ok_or_else(stowage_protocol::ApiError::not_found)?;
-        if record.is_dir {
-            return Err(stowage_protocol::ApiError::not_found().into());
-        }
+        let record = {
+            let mut conn = self.catalog().read().await?;
+            let record = records::by_id(&mut conn, &who.app, id)
+                .await?
+                .filter(|r| !r.is_dir)
+                .ok_or_else(stowage_protocol::ApiError::not_found)?;
+            self.authorize(&mut conn, who, Op::Write, Target::File(&record))
+                .await?;
+            record
+        };
         let content = self.stream_in(body, options.expected_len).await?;
         let change = Change::OfRecord {
-            app: app.to_owned(),
+            who: who.clone(),
+            defaults: self.defaults(&who.app),
             id,
             content,
             // The type the record was given stays; an upload only fills in a missing one.
@@ -260,17 +287,44 @@ impl Files {
     /// are an error listing them all, unless `ignore_unknown`.
     pub async fn resolve(
         &self,
-        app: &str,
+        who: &Principal,
+        idents: &[Ident],
+        ignore_unknown: bool,
+    ) -> AppResult<Vec<FileRecord>> {
+        self.resolve_for(who, Op::Read, idents, ignore_unknown)
+            .await
+    }
+
+    /// [`Files::resolve`], each record checked for `op`.
+    async fn resolve_for(
+        &self,
+        who: &Principal,
+        op: Op,
         idents: &[Ident],
         ignore_unknown: bool,
     ) -> AppResult<Vec<FileRecord>> {
         let mut conn = self.catalog().read().await?;
+        self.find_for(&mut conn, who, op, idents, ignore_unknown)
+            .await
+    }
+
+    /// On `conn`: the records `idents` name (unknown ones an error unless `ignore_unknown`),
+    /// each checked for `op`.
+    async fn find_for(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        who: &Principal,
+        op: Op,
+        idents: &[Ident],
+        ignore_unknown: bool,
+    ) -> AppResult<Vec<FileRecord>> {
+        let app = &who.app;
         let mut found = Vec::with_capacity(idents.len());
         let mut missing = Vec::new();
         for ident in idents {
             let record = match ident {
-                Ident::Id(id) => records::by_id(&mut conn, app, *id).await?,
-                Ident::External(e) => records::by_external_id(&mut conn, app, e).await?,
+                Ident::Id(id) => records::by_id(conn, app, *id).await?,
+                Ident::External(e) => records::by_external_id(conn, app, e).await?,
             };
             match record.filter(|r| !r.is_dir) {
                 Some(r) => found.push(r),
@@ -280,17 +334,21 @@ impl Files {
         if !missing.is_empty() && !ignore_unknown {
             return Err(AppError::Unknown(missing));
         }
+        for record in &found {
+            self.authorize(conn, who, op, Target::File(record)).await?;
+        }
         Ok(found)
     }
 
     /// Applies changes to records, all or none. Answers the changed records in order.
     pub async fn update(
         &self,
-        app: &str,
+        who: &Principal,
         changes: Vec<(Ident, Patch)>,
     ) -> AppResult<Vec<FileRecord>> {
+        let app = &who.app;
         let idents: Vec<Ident> = changes.iter().map(|(i, _)| i.clone()).collect();
-        self.resolve(app, &idents, false).await?;
+        self.resolve_for(who, Op::Write, &idents, false).await?;
         let now = now_ms();
         let mut tx = self.catalog().begin().await?;
         let mut ids = Vec::with_capacity(changes.len());
@@ -302,8 +360,13 @@ impl Files {
             let record = record
                 .filter(|r| !r.is_dir)
                 .ok_or_else(|| AppError::Unknown(vec![ident.clone()]))?;
+            self.authorize(tx.conn(), who, Op::Write, Target::File(&record))
+                .await?;
             let patch_keeps_path = patch.keep_path;
             let (fields, place) = patched(&record, patch)?;
+            if fields.security_categories != record.fields.security_categories {
+                check_categories(who, &fields)?;
+            }
             records::change(&mut tx, app, record.id, RecordChange::Fields(&fields), now).await?;
             if let Some((directory, name)) = place {
                 let wanted = path_of(directory.as_deref(), &name);
@@ -314,7 +377,7 @@ impl Files {
                         return Err(stowage_protocol::ApiError::already_exists(&name).into());
                     }
                 }
-                let path = claim_path(&mut tx, app, wanted, Some(record.id), now).await?;
+                let path = claim_path(&mut tx, who, wanted, Some(record.id), now).await?;
                 if patch_keeps_path && record.path.is_some() && path.is_none() {
                     return Err(stowage_protocol::ApiError::already_exists(&name).into());
                 }
@@ -342,13 +405,16 @@ impl Files {
     /// Deletes records (and their content), all or none.
     pub async fn delete_records(
         &self,
-        app: &str,
+        who: &Principal,
         idents: &[Ident],
         ignore_unknown: bool,
     ) -> AppResult<u64> {
-        let found = self.resolve(app, idents, ignore_unknown).await?;
-        let ids: Vec<i64> = found.iter().map(|r| r.id).collect();
+        let app = &who.app;
         let mut tx = self.catalog().begin().await?;
+        let found = self
+            .find_for(tx.conn(), who, Op::Delete, idents, ignore_unknown)
+            .await?;
+        let ids: Vec<i64> = found.iter().map(|r| r.id).collect();
         let blobs = records::delete(&mut tx, app, &ids).await?;
         let now = now_ms();
         for blob in &blobs {

@@ -3,10 +3,11 @@
 
 mod backendless;
 mod bkend;
-mod body;
+pub(crate) mod body;
 mod cognite;
 mod cursor;
 mod drain;
+pub(crate) mod principal;
 mod serve;
 mod signed;
 
@@ -22,7 +23,7 @@ use stowage_protocol::{ApiError, AppInfo, ErrorCode};
 use tower::Layer as _;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::{api_response, AppResult};
@@ -30,6 +31,7 @@ use crate::state::AppState;
 
 /// Builds the whole HTTP application over `state`, serving `www` at `/`.
 pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
+    let cors_origins = state.cors_origins().to_vec();
     let routes = Router::new()
         .route("/{app}/{key}/info", get(info))
         .merge(backendless::routes())
@@ -38,6 +40,11 @@ pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
         .merge(signed::routes())
         .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(bkend::envelope))
+        .layer(middleware::from_fn_with_state(state.clone(), upload_slots))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            state.body_timeout(),
+        ))
         .layer(middleware::from_fn(drain::drain_after_error))
         .layer(DefaultBodyLimit::disable())
         .with_state(state.clone());
@@ -45,19 +52,44 @@ pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
     let rewritten = middleware::from_fn_with_state(state, custom_domain).layer(routes);
     Router::new()
         .fallback_service(rewritten)
-        .layer(cors())
+        .layer(cors(&cors_origins))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!("request", method = %req.method(), path = %redacted(req.uri()))
+                })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
 }
 
-/// CORS for any origin, on every response (errors included), exposing what clients read.
-fn cors() -> CorsLayer {
+/// The path of a request as logs show it: no query (signed URLs carry their signature there)
+/// and the API key segment of `/{appId}/{apiKey}/…` replaced. Tokens travel in headers, which
+/// are never logged.
+fn redacted(uri: &Uri) -> String {
+    let path = uri.path();
+    let mut segments = path.splitn(4, '/');
+    let (_, first, second) = (segments.next(), segments.next(), segments.next());
+    match (first, second) {
+        (Some(app), Some(_)) if !matches!(app, "v1" | "api" | "") => {
+            let rest = segments.next().map_or(String::new(), |r| format!("/{r}"));
+            shorten(&format!("/{app}/***{rest}"))
+        }
+        _ => shorten(path),
+    }
+}
+
+/// CORS for any origin (or the `--cors-origin` list), on every response (errors included), exposing what clients read.
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<axum::http::HeaderValue> =
+        origins.iter().filter_map(|o| o.parse().ok()).collect();
+    let origin = if allowed.is_empty() {
+        tower_http::cors::AllowOrigin::from(Any)
+    } else {
+        tower_http::cors::AllowOrigin::list(allowed)
+    };
     CorsLayer::new()
-        .allow_origin(Any)
+        .allow_origin(origin)
         .allow_methods([
             Method::GET,
             Method::HEAD,
@@ -93,6 +125,28 @@ async fn info(State(state): State<AppState>, uri: Uri) -> AppResult<Json<AppInfo
     }))
 }
 
+/// Requests with a body (uploads, parts, JSON calls) hold one of `--max-uploads` permits while
+/// they are served; past that they get `429 {code: 7009}` with `Retry-After` at once.
+async fn upload_slots(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
+        return next.run(req).await;
+    }
+    let Some(permit) = state.upload_permit() else {
+        let mut busy = api_response(&ApiError::new(
+            ErrorCode::SlowDown,
+            "The server is serving too many uploads; try again shortly",
+        ));
+        busy.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+        return busy;
+    };
+    let response = next.run(req).await;
+    drop(permit);
+    response
+}
+
 /// Requests to the `--public-url` domain name files by path alone: `/{path}` is answered as
 /// `/{appId}/{apiKey}/files/{path}` of the first app (GET and HEAD only).
 async fn custom_domain(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -114,8 +168,11 @@ async fn custom_domain(State(state): State<AppState>, mut req: Request, next: Ne
             Ok(uri) => *req.uri_mut() = uri,
             Err(_) => return api_response(&ApiError::not_found()),
         }
+        // The domain serves file URLs: no listings, counts or existence checks.
+        req.extensions_mut().insert(backendless::FilesOnly);
     }
-    next.run(req).await
+    let base = state.request_base(req.headers());
+    AppState::serving_base(base, next.run(req)).await
 }
 
 /// Guarantees that every failure is a JSON `{code, message}`: responses that tower-http or
@@ -179,4 +236,34 @@ pub(super) fn method_not_allowed(method: &Method) -> crate::error::AppError {
         ErrorCode::MethodNotAllowed,
         format!("Method {method} is not allowed here"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn logged_paths_carry_no_key_and_no_query() {
+        let cases = [
+            (
+                "/demo/demo-key/files/a/b.txt?overwrite=true",
+                "/demo/***/files/a/b.txt",
+            ),
+            ("/demo/demo-key/info", "/demo/***/info"),
+            ("/demo/demo-key", "/demo/***"),
+            (
+                "/v1/signed/get/demo/a.txt?expires=1&length=0&sig=abcd",
+                "/v1/signed/get/demo/a.txt",
+            ),
+            (
+                "/api/v1/projects/demo/files/list",
+                "/api/v1/projects/demo/files/list",
+            ),
+            ("/", "/"),
+        ];
+        for (uri, logged) in cases {
+            let uri: axum::http::Uri = uri.parse().unwrap_or_default();
+            assert_eq!(redacted(&uri), logged);
+        }
+    }
 }

@@ -29,6 +29,13 @@ fn asked_range(headers: &HeaderMap, size: u64) -> Result<Option<std::ops::Range<
     let Some(text) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
+    // `bytes=-0` asks for the last zero bytes: well formed, and never satisfiable (RFC 9110
+    // 14.1.2). The parser takes it for malformed.
+    if let Some(n) = text.trim().strip_prefix("bytes=-") {
+        if !n.is_empty() && n.bytes().all(|b| b == b'0') {
+            return Err(());
+        }
+    }
     let Ok(parsed) = http_range_header::parse_range_header(text) else {
         return Ok(None);
     };
@@ -36,6 +43,12 @@ fn asked_range(headers: &HeaderMap, size: u64) -> Result<Option<std::ops::Range<
         return Ok(None);
     };
     use http_range_header::{EndPosition, StartPosition};
+    if let (StartPosition::Index(first), EndPosition::Index(last)) = (&range.start, &range.end) {
+        if last < first {
+            // A last position before the first is invalid, so the header is ignored.
+            return Ok(None);
+        }
+    }
     let start = match range.start {
         StartPosition::Index(i) => i,
         StartPosition::FromLast(0) => return Err(()),
@@ -65,7 +78,7 @@ fn parse_http_date(text: &str) -> Option<i64> {
 /// The answer to `GET`/`HEAD` of `record`'s bytes under the request's conditions.
 pub(super) async fn serve(
     files: &Files,
-    app: &str,
+    who: &crate::model::Principal,
     record: FileRecord,
     method: &Method,
     headers: &HeaderMap,
@@ -125,7 +138,7 @@ pub(super) async fn serve(
     } else {
         None
     };
-    let opened = files.open(app, record, range.clone()).await?;
+    let opened = files.open(who, record, range.clone()).await?;
     let record = opened.record;
     let Some(content) = record.content.as_ref() else {
         return Err(AppError::api(
@@ -210,6 +223,8 @@ mod tests {
         assert_eq!(range("bytes=0-1,4-5", 10), Ok(None));
         assert_eq!(range("lines=0-1", 10), Ok(None));
         assert_eq!(range("bytes=x-y", 10), Ok(None));
+        assert_eq!(range("bytes=-0", 10), Err(()));
+        assert_eq!(range("bytes=3-1", 10), Ok(None));
     }
 
     #[test]

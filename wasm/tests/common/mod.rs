@@ -251,3 +251,88 @@ impl ProgressLog {
         );
     }
 }
+
+// ---------------------------------------------------------------- users and access
+
+/// The app the access tests run in: its default policy is private (anonymous callers read only
+/// what visibility or rules make readable; signed-in users create files, which they then own).
+pub(crate) const LOCKED_APP: &str = "locked";
+pub(crate) const LOCKED_KEY: &str = "locked-key";
+/// The password every test user gets.
+pub(crate) const PASSWORD: &str = "correct horse battery";
+
+/// `ClientOptions` for `app` on the test server, with extra fields (`userToken`, ...).
+pub(crate) fn app_options(app: &str, key: &str, extra: &[(&str, JsValue)]) -> JsClientOptions {
+    let mut fields = vec![
+        ("baseUrl", server().into()),
+        ("appId", app.into()),
+        ("apiKey", key.into()),
+    ];
+    fields.extend(extra.iter().cloned());
+    object(&fields).unchecked_into()
+}
+
+/// An anonymous client of the locked app.
+pub(crate) fn locked_client() -> StorageClient {
+    StorageClient::new(app_options(LOCKED_APP, LOCKED_KEY, &[])).expect("valid client options")
+}
+
+/// A field of a JS object.
+pub(crate) fn prop(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &key.into()).expect("read a field")
+}
+
+/// A string field of a JS object.
+pub(crate) fn text_prop(value: &JsValue, key: &str) -> String {
+    prop(value, key)
+        .as_string()
+        .unwrap_or_else(|| panic!("{key} is not a string in {}", to_json(value)))
+}
+
+pub(crate) fn to_json(value: &JsValue) -> String {
+    js_sys::JSON::stringify(value).map_or_else(|_| format!("{value:?}"), String::from)
+}
+
+/// An email no other test or earlier run uses.
+pub(crate) fn fresh_email(who: &str) -> String {
+    let stamp = js_sys::Date::now() as u64;
+    let nonce = (js_sys::Math::random() * 1e9) as u64;
+    format!("{who}-{stamp}-{nonce}@example.com")
+}
+
+/// A registered, signed-in user with a client of its own.
+pub(crate) struct TestUser {
+    pub(crate) client: StorageClient,
+    pub(crate) id: String,
+    pub(crate) email: String,
+    pub(crate) token: String,
+}
+
+/// Registers a fresh user of `app` and signs it in on a new client.
+pub(crate) async fn signed_in(app: &str, key: &str, who: &str) -> TestUser {
+    let client = StorageClient::new(app_options(app, key, &[])).expect("valid client options");
+    let email = fresh_email(who);
+    let registration = object(&[
+        ("email", email.as_str().into()),
+        ("password", PASSWORD.into()),
+        ("name", who.into()),
+    ]);
+    let registered = client
+        .register(registration.unchecked_into())
+        .await
+        .unwrap_or_else(|e| panic!("register {email}: {:?}", rejection(e)));
+    let user: JsValue = client
+        .login(email.clone(), PASSWORD.into())
+        .await
+        .unwrap_or_else(|e| panic!("login {email}: {:?}", rejection(e)))
+        .into();
+    let id = text_prop(&user, "objectId");
+    assert_eq!(text_prop(&registered.into(), "objectId"), id);
+    let token = text_prop(&user, "user-token");
+    TestUser {
+        client,
+        id,
+        email,
+        token,
+    }
+}

@@ -42,6 +42,9 @@ fn to_entry(state: &AppState, app: &str, r: FileRecord) -> Option<FileEntry> {
         updated_on: r.updated_ms,
         size: r.content.map_or(0, |c| c.size),
         is_directory: r.is_dir,
+        owner_id: r.access.owner,
+        visibility: r.access.visibility.map(|v| v.as_str().to_owned()),
+        shared_with: r.access.shared_with,
     })
 }
 
@@ -58,7 +61,7 @@ pub(super) async fn list(state: &AppState, target: &Target, dir: &FilePath) -> A
         after,
         offset: target.number("offset", 0, u64::MAX)?,
     };
-    let page = state.files().query(&target.app, &query).await?;
+    let page = state.files().query(&target.who, &query).await?;
     let entries: Vec<FileEntry> = page
         .items
         .into_iter()
@@ -86,6 +89,6 @@ pub(super) async fn count(
         return Err(ApiError::not_found().into());
     }
     let filter = filter(target, dir, target.flag("countDirectories")?)?;
-    let n = state.files().count(&target.app, &filter).await?;
+    let n = state.files().count(&target.who, &filter).await?;
     Ok(Json(n).into_response())
 }

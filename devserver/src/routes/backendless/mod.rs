@@ -3,6 +3,8 @@
 //! parses its request, calls the files service, and answers Backendless's bodies.
 
 mod listing;
+mod permissions;
+mod users;
 
 pub(super) use listing::NEXT_CURSOR;
 
@@ -40,24 +42,33 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/{app}/{key}/files/copy", paths().put(copy_into))
         .route("/{app}/{key}/files/rename", paths().put(rename))
         .route("/{app}/{key}/files/binary/{*rest}", paths().put(put_base64))
+        .merge(permissions::routes())
+        .merge(users::routes())
 }
+
+/// Set on requests the custom domain rewrote: they fetch files, never list directories.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FilesOnly;
 
 /// A files URL: the app (its key checked), what follows `files/` (still percent-encoded),
 /// and the query.
 struct Target {
     app: String,
+    who: crate::model::Principal,
     rest: String,
     query: HashMap<String, String>,
+    files_only: bool,
 }
 
 impl FromRequestParts<AppState> for Target {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
-        let path = parts.uri.path();
+        let path = parts.uri.path().to_owned();
         let mut segments = path.trim_start_matches('/').splitn(4, '/');
         let (app, key) = (segments.next().unwrap_or(""), segments.next().unwrap_or(""));
         state.authenticate(app, key)?;
+        let who = super::principal::resolve(state, app, &parts.headers, true).await?;
         let _files = segments.next();
         let rest = segments.next().unwrap_or("").to_owned();
         let mut query = HashMap::new();
@@ -66,8 +77,10 @@ impl FromRequestParts<AppState> for Target {
         }
         Ok(Self {
             app: app.to_owned(),
+            who,
             rest,
             query,
+            files_only: parts.extensions.get::<FilesOnly>().is_some(),
         })
     }
 }
@@ -126,16 +139,25 @@ async fn get_path(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let path = target.path()?;
-    let record = state.files().stat(&target.app, &path).await?;
-    match target.query.get("action").map(String::as_str) {
-        Some("exists") => return Ok(Json(path.is_root() || record.is_some()).into_response()),
+    let action = target.query.get("action").map(String::as_str);
+    if target.files_only && (action.is_some() || path.is_root() || target.rest.ends_with('/')) {
+        return Err(ApiError::not_found().into());
+    }
+    if action == Some("exists") {
+        return Ok(Json(state.files().exists(&target.who, &path).await?).into_response());
+    }
+    let record = state.files().stat(&target.who, &path).await?;
+    if target.files_only && record.as_ref().is_none_or(|r| r.is_dir) {
+        return Err(ApiError::not_found().into());
+    }
+    match action {
         Some("count") => return listing::count(&state, &target, &path, record.as_ref()).await,
         Some(other) => return Err(invalid("action", other)),
         None => {}
     }
     match record {
         Some(r) if !r.is_dir => {
-            serve::serve(state.files(), &target.app, r, &method, &headers).await
+            serve::serve(state.files(), &target.who, r, &method, &headers).await
         }
         Some(_) => listing::list(&state, &target, &path).await,
         None if path.is_root() => listing::list(&state, &target, &path).await,
@@ -167,14 +189,14 @@ async fn post_path(
 ) -> AppResult<Response> {
     let path = target.path()?;
     if target.rest.ends_with('/') || path.is_root() {
-        state.files().create_dir(&target.app, &path).await?;
+        state.files().create_dir(&target.who, &path).await?;
         return Ok(Json(path.to_absolute()).into_response());
     }
     let overwrite = target.flag("overwrite")?;
     // Fail before the body is read when the upload cannot succeed.
     state
         .files()
-        .check_put(&target.app, &path, overwrite)
+        .check_put(&target.who, &path, overwrite)
         .await?;
     let limit = state.max_upload_bytes();
     match body::upload(req, limit).await? {
@@ -184,7 +206,7 @@ async fn post_path(
         } => {
             store(
                 &state,
-                &target.app,
+                &target.who,
                 &path,
                 bytes,
                 declared_type.as_deref(),
@@ -199,7 +221,7 @@ async fn post_path(
                 let bytes = body::field_stream(field, limit);
                 return store(
                     &state,
-                    &target.app,
+                    &target.who,
                     &path,
                     bytes,
                     declared_type.as_deref(),
@@ -214,7 +236,7 @@ async fn post_path(
 
 async fn store(
     state: &AppState,
-    app: &str,
+    who: &crate::model::Principal,
     path: &FilePath,
     bytes: ByteStream<'_>,
     declared_type: Option<&str>,
@@ -225,9 +247,9 @@ async fn store(
         overwrite,
         expected_len: None,
     };
-    state.files().put_path(app, path, bytes, options).await?;
+    state.files().put_path(who, path, bytes, options).await?;
     Ok(Json(UploadResponse {
-        file_url: state.public_url(app, path),
+        file_url: state.public_url(&who.app, path),
     })
     .into_response())
 }
@@ -242,11 +264,11 @@ async fn put_base64(
     let overwrite = target.flag("overwrite")?;
     state
         .files()
-        .check_put(&target.app, &path, overwrite)
+        .check_put(&target.who, &path, overwrite)
         .await?;
     let (parts, body) = req.into_parts();
     let bytes = body::base64_upload(&parts.headers, body, state.max_upload_bytes())?;
-    store(&state, &target.app, &path, bytes, None, overwrite).await
+    store(&state, &target.who, &path, bytes, None, overwrite).await
 }
 
 /// `PUT move`: `{sourcePath, targetPath}` → the new absolute path.
@@ -256,7 +278,7 @@ async fn move_into(
     req: Request,
 ) -> AppResult<Response> {
     let (source, into) = transfer_paths(req).await?;
-    let new_path = state.files().move_into(&target.app, &source, &into).await?;
+    let new_path = state.files().move_into(&target.who, &source, &into).await?;
     Ok(Json(new_path.to_absolute()).into_response())
 }
 
@@ -267,7 +289,7 @@ async fn copy_into(
     req: Request,
 ) -> AppResult<Response> {
     let (source, into) = transfer_paths(req).await?;
-    let new_path = state.files().copy_into(&target.app, &source, &into).await?;
+    let new_path = state.files().copy_into(&target.who, &source, &into).await?;
     Ok(Json(new_path.to_absolute()).into_response())
 }
 
@@ -289,14 +311,14 @@ async fn rename(
     let json = body::json_object(&parts.headers, body).await?;
     let source = FilePath::parse(body::string_field(&json, "oldPathName")?)?;
     let new_name = body::string_field(&json, "newName")?;
-    let new_path = state.files().rename(&target.app, &source, new_name).await?;
+    let new_path = state.files().rename(&target.who, &source, new_name).await?;
     Ok(Json(new_path.to_absolute()).into_response())
 }
 
 /// `DELETE`: a file, or a directory with its contents.
 async fn delete_path(State(state): State<AppState>, target: Target) -> AppResult<Response> {
     let path = target.path()?;
-    let deleted = state.files().delete_path(&target.app, &path).await?;
+    let deleted = state.files().delete_path(&target.who, &path).await?;
     Ok(Json(serde_json::json!({ "deleted": deleted })).into_response())
 }
 

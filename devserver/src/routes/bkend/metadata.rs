@@ -12,10 +12,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use stowage_protocol::{ApiError, ErrorCode, FilePath};
 
-use super::{api_app, typed};
+use super::{api_principal, typed};
 use crate::error::{AppError, AppResult};
-use crate::files::{ListPatch, Patch, Update};
-use crate::model::{Direction, FileQuery, FileRecord, Filter, Ident, Order, Span};
+use crate::files::{AccessChange, ListPatch, Patch, RuleTarget, Update};
+use crate::model::{Direction, FileQuery, FileRecord, Filter, Ident, Order, Span, Visibility};
 use crate::routes::cursor;
 use crate::state::AppState;
 
@@ -48,6 +48,14 @@ struct FileBody {
     etag: Option<String>,
     created_at: i64,
     updated_at: i64,
+    /// The user who wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_id: Option<String>,
+    /// `public`, `private`, `protected`, `shared`, or none (the permission rules decide).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visibility: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    shared_with: Vec<String>,
 }
 
 fn body_of(state: &AppState, app: &str, r: FileRecord) -> FileBody {
@@ -65,7 +73,36 @@ fn body_of(state: &AppState, app: &str, r: FileRecord) -> FileBody {
         metadata: r.fields.metadata,
         created_at: r.created_ms,
         updated_at: r.updated_ms,
+        owner_id: r.access.owner,
+        visibility: r.access.visibility.map(Visibility::as_str),
+        shared_with: r.access.shared_with,
     }
+}
+
+/// The visibility change a body asks for, if any.
+fn access_change(
+    visibility: Option<Option<String>>,
+    shared_with: Option<Vec<String>>,
+) -> AppResult<Option<AccessChange>> {
+    let visibility = match visibility {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(v)) => Some(Some(Visibility::parse(&v).ok_or_else(|| {
+            AppError::api(
+                ErrorCode::InvalidParameter,
+                format!(
+                    "visibility must be public, private, protected or shared, not {}",
+                    crate::error::shorten(&v)
+                ),
+            )
+        })?)),
+    };
+    Ok(
+        (visibility.is_some() || shared_with.is_some()).then_some(AccessChange {
+            visibility,
+            shared_with,
+        }),
+    )
 }
 
 /// `POST /v1/files`: metadata for the file just uploaded to `{path}/{name}`.
@@ -84,6 +121,10 @@ struct Register {
     tags: Option<Vec<String>>,
     #[serde(default)]
     metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    visibility: Option<String>,
+    #[serde(default)]
+    shared_with: Option<Vec<String>>,
 }
 
 async fn register(
@@ -91,12 +132,15 @@ async fn register(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<FileBody>> {
-    let app = api_app(&state, &headers)?;
+    let who = api_principal(&state, &headers).await?;
+    let app = who.app.clone();
     let req: Register = typed(&headers, body).await?;
     let path = FilePath::parse(&req.path)?.join(&req.name)?;
+    // After a presigned PUT straight to the object store, this is what commits the file.
+    state.files().finish_direct_put(&who, &path).await?;
     let record = state
         .files()
-        .stat(&app, &path)
+        .stat(&who, &path)
         .await?
         .filter(|r| !r.is_dir)
         .ok_or_else(|| {
@@ -128,9 +172,15 @@ async fn register(
     };
     let mut changed = state
         .files()
-        .update(&app, vec![(Ident::Id(record.id), patch)])
+        .update(&who, vec![(Ident::Id(record.id), patch)])
         .await?;
-    let record = changed.pop().ok_or_else(ApiError::internal)?;
+    let mut record = changed.pop().ok_or_else(ApiError::internal)?;
+    if let Some(change) = access_change(req.visibility.map(Some), req.shared_with)? {
+        record = state
+            .files()
+            .set_access(&who, &RuleTarget::Id(record.id), change)
+            .await?;
+    }
     Ok(Json(body_of(&state, &app, record)))
 }
 
@@ -167,7 +217,8 @@ async fn list(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Json<ListBody>> {
-    let app = api_app(&state, &headers)?;
+    let who = api_principal(&state, &headers).await?;
+    let app = who.app.clone();
     let direction = match q.get("order").map(String::as_str) {
         None | Some("" | "asc") => Direction::Asc,
         Some("desc") => Direction::Desc,
@@ -218,7 +269,7 @@ async fn list(
         after,
         offset: 0,
     };
-    let page = state.files().query(&app, &query).await?;
+    let page = state.files().query(&who, &query).await?;
     Ok(Json(ListBody {
         items: page
             .items
@@ -248,10 +299,11 @@ async fn one(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Json<FileBody>> {
-    let app = api_app(&state, &headers)?;
+    let who = api_principal(&state, &headers).await?;
+    let app = who.app.clone();
     let mut found = state
         .files()
-        .resolve(&app, &[Ident::Id(record_id(&id)?)], true)
+        .resolve(&who, &[Ident::Id(record_id(&id)?)], true)
         .await?;
     let record = found.pop().ok_or_else(ApiError::not_found)?;
     Ok(Json(body_of(&state, &app, record)))
@@ -271,6 +323,11 @@ struct Change {
     tags: Option<Vec<String>>,
     #[serde(default)]
     metadata: Option<BTreeMap<String, String>>,
+    /// `null` clears it (the permission rules decide again).
+    #[serde(default, with = "nullable")]
+    visibility: Update<String>,
+    #[serde(default)]
+    shared_with: Option<Vec<String>>,
 }
 
 /// A field that may be absent (keep), `null` (clear) or a value (set).
@@ -297,9 +354,29 @@ async fn patch(
     Path(id): Path<String>,
     body: Body,
 ) -> AppResult<Json<FileBody>> {
-    let app = api_app(&state, &headers)?;
+    let who = api_principal(&state, &headers).await?;
+    let app = who.app.clone();
     let id = record_id(&id)?;
     let req: Change = typed(&headers, body).await?;
+    let visibility = match req.visibility {
+        Update::Keep => None,
+        Update::SetNull => Some(None),
+        Update::Set(v) => Some(Some(v)),
+    };
+    let access = access_change(visibility, req.shared_with)?;
+    let fields_change = req.name.is_some()
+        || req.mime_type != Update::Keep
+        || req.category != Update::Keep
+        || req.tags.is_some()
+        || req.metadata.is_some();
+    if let (Some(change), false) = (&access, fields_change) {
+        // Only who sees it changes: the owner's (or admin's) business, not a write.
+        let record = state
+            .files()
+            .set_access(&who, &RuleTarget::Id(id), change.clone())
+            .await?;
+        return Ok(Json(body_of(&state, &app, record)));
+    }
     let patch = Patch {
         name: req.name,
         mime_type: req.mime_type,
@@ -315,10 +392,16 @@ async fn patch(
     };
     let mut changed = state
         .files()
-        .update(&app, vec![(Ident::Id(id), patch)])
+        .update(&who, vec![(Ident::Id(id), patch)])
         .await
         .map_err(not_found_for_unknown)?;
-    let record = changed.pop().ok_or_else(ApiError::internal)?;
+    let mut record = changed.pop().ok_or_else(ApiError::internal)?;
+    if let Some(change) = access {
+        record = state
+            .files()
+            .set_access(&who, &RuleTarget::Id(id), change)
+            .await?;
+    }
     Ok(Json(body_of(&state, &app, record)))
 }
 
@@ -334,11 +417,11 @@ async fn remove(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let app = api_app(&state, &headers)?;
+    let who = api_principal(&state, &headers).await?;
     let id = record_id(&id)?;
     state
         .files()
-        .delete_records(&app, &[Ident::Id(id)], false)
+        .delete_records(&who, &[Ident::Id(id)], false)
         .await
         .map_err(not_found_for_unknown)?;
     Ok(Json(serde_json::json!({ "id": id, "deleted": true })))

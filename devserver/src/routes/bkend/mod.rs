@@ -24,7 +24,7 @@ use super::backendless::stored_type;
 use super::body;
 use crate::error::{AppError, AppResult};
 use crate::files::{NewUpload, PartLimits};
-use crate::model::Upload;
+use crate::model::{Principal, Upload};
 use crate::presign::expires_in;
 use crate::state::AppState;
 
@@ -41,13 +41,15 @@ pub(super) fn routes() -> Router<AppState> {
         .merge(metadata::routes())
 }
 
-/// The app named by `X-API-Key`.
-pub(super) fn api_app(state: &AppState, headers: &HeaderMap) -> AppResult<String> {
+/// The principal of a `/v1` request: the app named by `X-API-Key`, and who the
+/// `Authorization: Bearer` token names (the anonymous user without one).
+pub(super) async fn api_principal(state: &AppState, headers: &HeaderMap) -> AppResult<Principal> {
     let key = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    Ok(state.app_for_key(key)?)
+    let app = state.app_for_key(key)?;
+    super::principal::resolve(state, &app, headers, false).await
 }
 
 /// A JSON body of type `T`, with `MissingField` and `MalformedJson` told apart.
@@ -108,12 +110,44 @@ async fn presign_upload(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<PresignedRequest>> {
-    let app = api_app(&state, &headers)?;
+    let who = api_principal(&state, &headers).await?;
+    let app = who.app.clone();
     let req: PresignUploadRequest = typed(&headers, body).await?;
     let path = upload_path(&state, &req.path, &req.name, req.size)?;
-    state.files().check_put(&app, &path, req.overwrite).await?;
+    state.files().check_put(&who, &path, req.overwrite).await?;
     let mime = stored_type(req.mime_type.as_deref(), path.name());
-    let expires = now_secs() + expires_in(req.expires_in)?;
+    let valid_for = expires_in(req.expires_in)?;
+    let expires = now_secs() + valid_for;
+    if state.files().direct_to_store() {
+        // Straight to the object store; `POST /v1/files` (register) then commits the file.
+        let ttl_ms =
+            i64::try_from(state.upload_ttl_secs().saturating_mul(1000)).unwrap_or(i64::MAX);
+        let new = NewUpload {
+            content_type: mime.clone(),
+            path: Some(path),
+            record_id: None,
+            size: Some(req.size),
+            part_size: req.size,
+            part_count: 1,
+            overwrite: req.overwrite,
+            checksum: stowage_protocol::multipart::ChecksumAlgorithm::Crc32c,
+            ttl_ms,
+            direct: crate::files::Straight::Whole,
+        };
+        let url = state
+            .files()
+            .begin_direct_put(&who, new, std::time::Duration::from_secs(valid_for))
+            .await?
+            .ok_or_else(ApiError::internal)?;
+        let mut headers = std::collections::BTreeMap::new();
+        headers.insert("Content-Type".into(), mime);
+        return Ok(Json(PresignedRequest {
+            url,
+            method: "PUT".to_owned(),
+            headers,
+            expires_at: i64::try_from(expires.saturating_mul(1000)).unwrap_or(i64::MAX),
+        }));
+    }
     let signed_path = format!("/v1/signed/put/{app}/{}", path.to_encoded());
     let overwrite = if req.overwrite { "1" } else { "0" };
     let query = state.signer().sign(
@@ -121,7 +155,11 @@ async fn presign_upload(
         &signed_path,
         expires,
         req.size,
-        &[("overwrite", overwrite), ("type", &mime)],
+        &[
+            ("overwrite", overwrite.to_owned()),
+            ("type", mime.clone()),
+            ("by", who.tag()),
+        ],
     );
     let mut request = signed_request(&state, "PUT", &signed_path, &query, expires);
     request.headers.insert("Content-Type".into(), mime);
@@ -134,16 +172,39 @@ async fn presign_download(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<PresignedRequest>> {
-    let app = api_app(&state, &headers)?;
+    let who = api_principal(&state, &headers).await?;
+    let app = who.app.clone();
     let req: DownloadUrlRequest = typed(&headers, body).await?;
     let path = FilePath::parse(&req.path)?;
-    match state.files().stat(&app, &path).await? {
-        Some(e) if !e.is_dir => {}
+    let record = match state.files().stat(&who, &path).await? {
+        Some(e) if !e.is_dir => e,
         _ => return Err(ApiError::not_found().into()),
+    };
+    let valid_for = expires_in(req.expires_in)?;
+    let expires = now_secs() + valid_for;
+    let content_type = stored_type(record.fields.mime_type.as_deref(), path.name());
+    if let Some(url) = state
+        .files()
+        .direct_download_url(
+            &record,
+            &content_type,
+            std::time::Duration::from_secs(valid_for),
+        )
+        .await?
+    {
+        // Straight from the object store. Unlike Stowage's own link it cannot be revoked by
+        // a change of access: it lives only `expiresIn` seconds.
+        return Ok(Json(PresignedRequest {
+            url,
+            method: "GET".to_owned(),
+            headers: std::collections::BTreeMap::new(),
+            expires_at: i64::try_from(expires.saturating_mul(1000)).unwrap_or(i64::MAX),
+        }));
     }
-    let expires = now_secs() + expires_in(req.expires_in)?;
     let signed_path = format!("/v1/signed/get/{app}/{}", path.to_encoded());
-    let query = state.signer().sign("GET", &signed_path, expires, 0, &[]);
+    let query = state
+        .signer()
+        .sign("GET", &signed_path, expires, 0, &bound_to(&who, &record));
     Ok(Json(signed_request(
         &state,
         "GET",
@@ -151,6 +212,19 @@ async fn presign_download(
         &query,
         expires,
     )))
+}
+
+/// The parameters that bind a download URL to its signer, its file and the file's access
+/// epoch: a change of visibility, sharing or rules, or a new file at the path, kills it.
+pub(super) fn bound_to(
+    who: &Principal,
+    record: &crate::model::FileRecord,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("by", who.tag()),
+        ("rec", record.id.to_string()),
+        ("ep", record.access.epoch.to_string()),
+    ]
 }
 
 fn invalid_part_size(text: String) -> AppError {
@@ -163,7 +237,7 @@ async fn init(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<InitResponse>> {
-    let app = api_app(&state, &headers)?;
+    let who = api_principal(&state, &headers).await?;
     let req: InitRequest = typed(&headers, body).await?;
     let path = upload_path(&state, &req.path, &req.name, req.size)?;
     let min = state.min_part_size();
@@ -179,22 +253,24 @@ async fn init(
             "The upload needs {count} parts; at most {MAX_PARTS} are allowed"
         )));
     }
-    state.files().check_put(&app, &path, req.overwrite).await?;
     let ttl_ms = i64::try_from(state.upload_ttl_secs().saturating_mul(1000)).unwrap_or(i64::MAX);
     let upload = state
         .files()
-        .init_upload(NewUpload {
-            app,
-            content_type: stored_type(req.mime_type.as_deref(), path.name()),
-            path: Some(path),
-            record_id: None,
-            size: Some(req.size),
-            part_size,
-            part_count: count,
-            overwrite: req.overwrite,
-            checksum: req.checksum,
-            ttl_ms,
-        })
+        .init_upload(
+            &who,
+            NewUpload {
+                content_type: stored_type(req.mime_type.as_deref(), path.name()),
+                path: Some(path),
+                record_id: None,
+                size: Some(req.size),
+                part_size,
+                part_count: count,
+                overwrite: req.overwrite,
+                checksum: req.checksum,
+                ttl_ms,
+                direct: crate::files::Straight::Parts,
+            },
+        )
         .await?;
     Ok(Json(InitResponse {
         upload_id: upload.id,
@@ -228,9 +304,9 @@ async fn presign_parts(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<PresignPartsResponse>> {
-    let app = api_app(&state, &headers)?;
+    let who = api_principal(&state, &headers).await?;
     let req: PresignPartsRequest = typed(&headers, body).await?;
-    let upload = open_upload(state.files().get_upload(Some(&app), &req.upload_id).await?)?;
+    let upload = open_upload(state.files().get_upload(&who, &req.upload_id).await?)?;
     let count = upload.part_count;
     let (size, part_size) = (upload.size.unwrap_or(0), upload.part_size);
     if req.part_numbers.len() > 10_000 {
@@ -238,7 +314,8 @@ async fn presign_parts(
             "At most {MAX_PARTS} parts per request"
         )));
     }
-    let expires = now_secs() + expires_in(None)?;
+    let valid_for = expires_in(None)?;
+    let expires = now_secs() + valid_for;
     let mut parts = Vec::with_capacity(req.part_numbers.len());
     for &n in &req.part_numbers {
         if !(1..=count).contains(&n) {
@@ -246,13 +323,33 @@ async fn presign_parts(
                 "Part number {n} is outside 1–{count}"
             )));
         }
-        let path = format!("/v1/signed/parts/{}/{n}", upload.id);
-        let query = state
-            .signer()
-            .sign("PUT", &path, expires, part_len(size, part_size, n), &[]);
+        let length = part_len(size, part_size, n);
+        let in_store = state
+            .files()
+            .direct_part_url(
+                &upload,
+                n,
+                length,
+                std::time::Duration::from_secs(valid_for),
+            )
+            .await?;
+        let request = match in_store {
+            // Straight to the object store: its own presigned UploadPart URL.
+            Some(url) => PresignedRequest {
+                url,
+                method: "PUT".to_owned(),
+                headers: std::collections::BTreeMap::new(),
+                expires_at: i64::try_from(expires.saturating_mul(1000)).unwrap_or(i64::MAX),
+            },
+            None => {
+                let path = format!("/v1/signed/parts/{}/{n}", upload.id);
+                let query = state.signer().sign("PUT", &path, expires, length, &[]);
+                signed_request(&state, "PUT", &path, &query, expires)
+            }
+        };
         parts.push(PresignedPart {
             part_number: n,
-            request: signed_request(&state, "PUT", &path, &query, expires),
+            request,
         });
     }
     Ok(Json(PresignPartsResponse { parts }))
@@ -264,11 +361,14 @@ async fn status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Json<UploadStatus>> {
-    let app = api_app(&state, &headers)?;
-    let upload = state.files().get_upload(Some(&app), &id).await?;
-    let parts = state.files().upload_parts(&id).await?;
+    let who = api_principal(&state, &headers).await?;
+    let upload = state.files().get_upload(&who, &id).await?;
+    let parts = match state.files().direct_parts(&upload).await? {
+        Some(in_store) => in_store,
+        None => state.files().upload_parts(&id).await?,
+    };
     let completed = match &upload.result {
-        Some(done) => Some(complete_response(&state, &app, done).await?),
+        Some(done) => Some(complete_response(&state, &who, done).await?),
         None => None,
     };
     Ok(Json(UploadStatus {
@@ -296,13 +396,13 @@ async fn status(
 /// The answer of `complete` for what a completed upload made.
 async fn complete_response(
     state: &AppState,
-    app: &str,
+    who: &Principal,
     done: &crate::model::Completed,
 ) -> AppResult<CompleteResponse> {
-    let record = state.files().get(app, done.record_id).await?;
+    let record = state.files().get(who, done.record_id).await?;
     let file_url = record
         .and_then(|r| r.path)
-        .map(|p| state.public_url(app, &p))
+        .map(|p| state.public_url(&who.app, &p))
         .unwrap_or_default();
     Ok(CompleteResponse {
         file_url,
@@ -318,13 +418,13 @@ async fn complete(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<CompleteResponse>> {
-    let app = api_app(&state, &headers)?;
+    let who = api_principal(&state, &headers).await?;
     let req: CompleteRequest = typed(&headers, body).await?;
     let (done, _) = state
         .files()
-        .complete_upload(&app, &req.upload_id, Some(&req.parts), part_limits(&state))
+        .complete_upload(&who, &req.upload_id, Some(&req.parts), part_limits(&state))
         .await?;
-    Ok(Json(complete_response(&state, &app, &done).await?))
+    Ok(Json(complete_response(&state, &who, &done).await?))
 }
 
 /// `POST /v1/files/multipart/abort`: forgets the upload and its parts; twice is fine.
@@ -333,10 +433,74 @@ async fn abort(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<Value>> {
-    let app = api_app(&state, &headers)?;
+    let who = api_principal(&state, &headers).await?;
     let req: AbortRequest = typed(&headers, body).await?;
-    state.files().abort_upload(&app, &req.upload_id).await?;
+    state.files().abort_upload(&who, &req.upload_id).await?;
     Ok(Json(
         serde_json::json!({ "uploadId": req.upload_id, "aborted": true }),
     ))
+}
+
+/// bkend's error code for one of ours.
+fn bkend_code(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::NotFound | ErrorCode::UploadNotFound | ErrorCode::NotUploaded => {
+            "file/not-found"
+        }
+        ErrorCode::NoPermission | ErrorCode::BlockedEntry => "file/access-denied",
+        ErrorCode::AuthenticationRequired | ErrorCode::TokenExpired | ErrorCode::WrongApp => {
+            "common/authentication-required"
+        }
+        ErrorCode::AlreadyExists | ErrorCode::ExistsInTarget => "file/already-exists",
+        ErrorCode::BodyTooLarge => "file/too-large",
+        ErrorCode::TooManyAttempts | ErrorCode::SlowDown => "common/rate-limited",
+        ErrorCode::Unavailable => "common/service-unavailable",
+        c if c.status() >= 500 => "common/internal-error",
+        _ => "common/validation-error",
+    }
+}
+
+/// On the `/v1/files` routes an error also carries bkend's code (`error.code`, e.g.
+/// `file/access-denied`), and a refusal of a request without a bearer token is bkend's
+/// `401 common/authentication-required`.
+pub(super) async fn envelope(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let ours = req.uri().path().starts_with("/v1/files");
+    let anonymous = !req
+        .headers()
+        .contains_key(axum::http::header::AUTHORIZATION);
+    let response = next.run(req).await;
+    if !ours || !(response.status().is_client_error() || response.status().is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return crate::error::api_response(&ApiError::internal());
+    };
+    let parsed = serde_json::from_slice::<stowage_protocol::ErrorBody>(&bytes)
+        .ok()
+        .and_then(|b| ErrorCode::from_code(b.code).map(|c| (c, b.message)));
+    let Some((mut code, mut message)) = parsed else {
+        return axum::response::Response::from_parts(parts, Body::from(bytes));
+    };
+    if anonymous && code == ErrorCode::NoPermission {
+        code = ErrorCode::AuthenticationRequired;
+        message = "Authentication required: send Authorization: Bearer {accessToken}".into();
+    }
+    let body = serde_json::json!({
+        "code": code.code(),
+        "message": message,
+        "error": { "code": bkend_code(code), "message": message },
+    });
+    let mut out = crate::error::api_response(&ApiError::new(code, message));
+    *out.body_mut() = Body::from(body.to_string());
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_LENGTH && !out.headers().contains_key(name) {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out.headers_mut().remove(axum::http::header::CONTENT_LENGTH);
+    out
 }

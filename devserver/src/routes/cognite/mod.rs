@@ -25,7 +25,7 @@ use stowage_protocol::ErrorCode;
 use super::cursor;
 use crate::error::AppError;
 use crate::files::{NewUpload, PartLimits};
-use crate::model::{FileQuery, FileRecord, Ident, Order};
+use crate::model::{FileQuery, FileRecord, Ident, Order, Principal};
 use crate::presign::expires_in;
 use crate::state::AppState;
 
@@ -77,12 +77,16 @@ impl From<AppError> for Error {
             AppError::Duplicate(ids) => ErrorEnvelope::duplicated_external_ids(&ids),
             other => {
                 let api = other.to_api();
-                let status = match api.code {
+                match api.code {
                     // A link to content that is not there is a bad request here, as in Cognite.
-                    ErrorCode::NotUploaded => 400,
-                    code => code.status(),
-                };
-                ErrorEnvelope::new(status, api.message)
+                    ErrorCode::NotUploaded => ErrorEnvelope::new(400, api.message),
+                    // A refusal never confirms that the file exists.
+                    ErrorCode::NoPermission => ErrorEnvelope::new(
+                        403,
+                        "Resource not found. This may also be due to insufficient access rights.",
+                    ),
+                    code => ErrorEnvelope::new(code.status(), api.message),
+                }
             }
         })
     }
@@ -115,27 +119,26 @@ fn bad_request(message: impl Into<String>) -> Error {
     Error(ErrorEnvelope::new(400, message))
 }
 
-/// The app of `project`, when the bearer token is its key. A missing or wrong token is 401:
-/// the SDK fetches its token only after one.
-fn authenticate(state: &AppState, project: &str, headers: &HeaderMap) -> Result<String> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(token) = token else {
+/// The principal of a request to `project`: the bearer token is the project's API key (the
+/// anonymous user), its admin key, or a login token. A missing or wrong token is 401: the SDK
+/// fetches its token only after one.
+async fn authenticate(state: &AppState, project: &str, headers: &HeaderMap) -> Result<Principal> {
+    let Some(token) = super::principal::bearer(headers) else {
         return Err(Error(ErrorEnvelope::new(
             401,
             "Unauthorized: send Authorization: Bearer {apiKey}",
         )));
     };
-    state.authenticate(project, token).map_err(|_| {
-        Error(ErrorEnvelope::new(
+    // A login token is 64 hex digits; anything else must be one of the project's keys.
+    let login_token = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
+    let key = state.is_api_key(project, token) || state.is_admin_key(project, token);
+    if !state.knows_app(project) || !(key || login_token) {
+        return Err(Error(ErrorEnvelope::new(
             401,
             "Unauthorized: unknown project or key",
-        ))
-    })?;
-    Ok(project.to_owned())
+        )));
+    }
+    Ok(super::principal::resolve(state, project, headers, false).await?)
 }
 
 /// A JSON body of type `T`.
@@ -163,15 +166,27 @@ fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool> {
     }
 }
 
-fn upload_url(state: &AppState, app: &str, id: i64) -> Result<String> {
-    signed_url(state, "PUT", app, id)
+fn upload_url(state: &AppState, who: &Principal, record: &FileRecord) -> Result<String> {
+    signed_url(state, "PUT", who, record)
 }
 
-fn signed_url(state: &AppState, method: &str, app: &str, id: i64) -> Result<String> {
+/// A URL for a record's content, bound to the signer, the record and its access epoch.
+fn signed_url(
+    state: &AppState,
+    method: &str,
+    who: &Principal,
+    record: &FileRecord,
+) -> Result<String> {
     let now = u64::try_from(crate::model::now_ms() / 1000).unwrap_or(0);
     let expires = now + expires_in(None)?;
-    let path = format!("/v1/signed/record/{app}/{id}");
-    let query = state.signer().sign(method, &path, expires, 0, &[]);
+    let path = format!("/v1/signed/record/{}/{}", who.app, record.id);
+    let query = state.signer().sign(
+        method,
+        &path,
+        expires,
+        0,
+        &super::bkend::bound_to(who, record),
+    );
     Ok(format!("{}{path}?{query}", state.public_base()))
 }
 
@@ -183,16 +198,17 @@ async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let app = authenticate(&state, &project, &headers)?;
+    let who = authenticate(&state, &project, &headers).await?;
     let overwrite = flag(&q, "overwrite")?;
     let req: FileCreate = json(body).await?;
     req.validate()?;
     let (record, created) = state
         .files()
-        .create_record(&app, wire::new_file(req), overwrite)
+        .create_record(&who, wire::new_file(req), overwrite)
         .await?;
+    let url = upload_url(&state, &who, &record)?;
     let mut info = wire::info(record);
-    info.upload_url = Some(upload_url(&state, &app, info.id)?);
+    info.upload_url = Some(url);
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -208,14 +224,14 @@ async fn by_ids(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ItemsResponse<FileInfo>>> {
-    let app = authenticate(&state, &project, &headers)?;
+    let who = authenticate(&state, &project, &headers).await?;
     let req: ByIdsRequest = json(body).await?;
     req.validate()?;
     no_duplicates(&req.items)?;
     let idents: Vec<Ident> = req.items.iter().map(wire::ident).collect();
     let found = state
         .files()
-        .resolve(&app, &idents, req.ignore_unknown_ids)
+        .resolve(&who, &idents, req.ignore_unknown_ids)
         .await?;
     Ok(Json(items(found)))
 }
@@ -245,7 +261,7 @@ async fn list(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ItemsResponse<FileInfo>>> {
-    let app = authenticate(&state, &project, &headers)?;
+    let who = authenticate(&state, &project, &headers).await?;
     let req: ListRequest = json(body).await?;
     req.validate()?;
     if let Some(f) = &req.filter {
@@ -262,7 +278,7 @@ async fn list(
     let page = state
         .files()
         .query(
-            &app,
+            &who,
             &FileQuery {
                 filter,
                 order: Order::Id,
@@ -285,7 +301,7 @@ async fn search(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ItemsResponse<FileInfo>>> {
-    let app = authenticate(&state, &project, &headers)?;
+    let who = authenticate(&state, &project, &headers).await?;
     let req: SearchRequest = json(body).await?;
     req.validate()?;
     if let Some(f) = &req.filter {
@@ -303,7 +319,7 @@ async fn search(
     let page = state
         .files()
         .query(
-            &app,
+            &who,
             &FileQuery {
                 filter,
                 order: Order::Id,
@@ -323,7 +339,7 @@ async fn aggregate(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ItemsResponse<AggregateCount>>> {
-    let app = authenticate(&state, &project, &headers)?;
+    let who = authenticate(&state, &project, &headers).await?;
     let req: AggregateRequest = json(body).await?;
     req.validate()?;
     if let Some(f) = &req.filter {
@@ -331,7 +347,7 @@ async fn aggregate(
     }
     let count = state
         .files()
-        .count(&app, &wire::filter(req.filter)?)
+        .count(&who, &wire::filter(req.filter)?)
         .await?;
     Ok(Json(ItemsResponse {
         items: vec![AggregateCount { count }],
@@ -346,7 +362,7 @@ async fn update(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ItemsResponse<FileInfo>>> {
-    let app = authenticate(&state, &project, &headers)?;
+    let who = authenticate(&state, &project, &headers).await?;
     let req: UpdateRequest = json(body).await?;
     req.validate()?;
     let changes = req
@@ -354,7 +370,7 @@ async fn update(
         .into_iter()
         .map(|i| (wire::ident(&i.identity), wire::patch(i.update)))
         .collect();
-    let changed = state.files().update(&app, changes).await?;
+    let changed = state.files().update(&who, changes).await?;
     Ok(Json(items(changed)))
 }
 
@@ -365,14 +381,14 @@ async fn delete(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<EmptyResponse>> {
-    let app = authenticate(&state, &project, &headers)?;
+    let who = authenticate(&state, &project, &headers).await?;
     let req: DeleteRequest = json(body).await?;
     req.validate()?;
     no_duplicates(&req.items)?;
     let idents: Vec<Ident> = req.items.iter().map(wire::ident).collect();
     state
         .files()
-        .delete_records(&app, &idents, req.ignore_unknown_ids)
+        .delete_records(&who, &idents, req.ignore_unknown_ids)
         .await?;
     Ok(Json(EmptyResponse {}))
 }
@@ -384,11 +400,11 @@ async fn download_links(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ItemsResponse<DownloadLinkItem>>> {
-    let app = authenticate(&state, &project, &headers)?;
+    let who = authenticate(&state, &project, &headers).await?;
     let req: DownloadLinkRequest = json(body).await?;
     req.validate()?;
     let idents: Vec<Ident> = req.items.iter().map(wire::ident).collect();
-    let found = state.files().resolve(&app, &idents, false).await?;
+    let found = state.files().resolve(&who, &idents, false).await?;
     let mut links = Vec::with_capacity(found.len());
     for (identity, record) in req.items.into_iter().zip(found) {
         if record.content.is_none() {
@@ -397,9 +413,26 @@ async fn download_links(
                 record.id
             )));
         }
+        let content_type = record
+            .fields
+            .mime_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        let in_store = state
+            .files()
+            .direct_download_url(
+                &record,
+                &content_type,
+                std::time::Duration::from_secs(expires_in(None)?),
+            )
+            .await?;
+        let download_url = match in_store {
+            Some(url) => url,
+            None => signed_url(&state, "GET", &who, &record)?,
+        };
         links.push(DownloadLinkItem {
             identity,
-            download_url: signed_url(&state, "GET", &app, record.id)?,
+            download_url,
         });
     }
     Ok(Json(ItemsResponse {
@@ -425,7 +458,7 @@ async fn init_multipart(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let app = authenticate(&state, &project, &headers)?;
+    let who = authenticate(&state, &project, &headers).await?;
     let overwrite = flag(&q, "overwrite")?;
     let parts: i64 = q
         .get("parts")
@@ -437,22 +470,26 @@ async fn init_multipart(
     req.validate()?;
     let new = wire::new_file(req);
     let mime = new.fields.mime_type.clone().unwrap_or_default();
-    let (record, created) = state.files().create_record(&app, new, overwrite).await?;
+    let (record, created) = state.files().create_record(&who, new, overwrite).await?;
     let ttl_ms = i64::try_from(state.upload_ttl_secs().saturating_mul(1000)).unwrap_or(i64::MAX);
     let upload = state
         .files()
-        .init_upload(NewUpload {
-            app: app.clone(),
-            path: None,
-            record_id: Some(record.id),
-            size: None,
-            part_size: 0,
-            part_count: u64::try_from(parts).unwrap_or(1),
-            content_type: mime,
-            overwrite: true,
-            checksum: stowage_protocol::multipart::ChecksumAlgorithm::None,
-            ttl_ms,
-        })
+        .init_upload(
+            &who,
+            NewUpload {
+                path: None,
+                record_id: Some(record.id),
+                size: None,
+                part_size: 0,
+                part_count: u64::try_from(parts).unwrap_or(1),
+                content_type: mime,
+                overwrite: true,
+                checksum: stowage_protocol::multipart::ChecksumAlgorithm::None,
+                ttl_ms,
+                // Cognite's clients complete without naming ETags: parts come through here.
+                direct: crate::files::Straight::No,
+            },
+        )
         .await?;
     let now = u64::try_from(crate::model::now_ms() / 1000).unwrap_or(0);
     let expires = now + expires_in(None)?;
@@ -483,20 +520,20 @@ async fn complete_multipart(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<EmptyResponse>> {
-    let app = authenticate(&state, &project, &headers)?;
+    let who = authenticate(&state, &project, &headers).await?;
     let req: CompleteMultipartRequest = json(body).await?;
     req.validate()?;
     let found = state
         .files()
-        .resolve(&app, &[wire::ident(&req.identity)], false)
+        .resolve(&who, &[wire::ident(&req.identity)], false)
         .await?;
-    let upload = state.files().get_upload(Some(&app), &req.upload_id).await?;
+    let upload = state.files().get_upload(&who, &req.upload_id).await?;
     if found.first().map(|r| r.id) != upload.record_id {
         return Err(bad_request("The upload belongs to another file"));
     }
     state
         .files()
-        .complete_upload(&app, &req.upload_id, None, part_limits(&state))
+        .complete_upload(&who, &req.upload_id, None, part_limits(&state))
         .await?;
     Ok(Json(EmptyResponse {}))
 }

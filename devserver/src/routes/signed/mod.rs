@@ -22,6 +22,7 @@ use crate::error::{api_response, AppError, AppResult};
 use crate::faults::{apply_delays, Fault, Rule};
 use crate::files::ByteStream;
 use crate::files::{Claimed, PutOptions};
+use crate::model::{FileRecord, Principal};
 use crate::presign::Signed;
 use crate::state::AppState;
 
@@ -95,6 +96,39 @@ fn exact_body(
     Ok(Box::pin(checked))
 }
 
+impl Signed {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The principal a signed URL acts as: the one that signed it, decided again now.
+async fn signer_of(state: &AppState, app: &str, signed: &Signed) -> AppResult<Principal> {
+    let tag = signed.param("by").ok_or_else(revoked)?;
+    state.files().principal_for_tag(app, tag).await
+}
+
+fn revoked() -> AppError {
+    AppError::api(
+        ErrorCode::NoPermission,
+        "The signed URL no longer works: the file or who may see it changed since it was signed",
+    )
+}
+
+/// A download URL works only for the record it was signed for, at the access epoch it had.
+fn check_binding(signed: &Signed, record: &FileRecord) -> AppResult<()> {
+    let same = signed.param("rec") == Some(record.id.to_string().as_str())
+        && signed.param("ep") == Some(record.access.epoch.to_string().as_str());
+    if same {
+        Ok(())
+    } else {
+        Err(revoked())
+    }
+}
+
 /// Splits `/v1/signed/{kind}/{app}/{path}` into app and path.
 fn app_and_path(req: &Request, kind: &str) -> AppResult<(String, FilePath)> {
     let rest = req
@@ -110,6 +144,7 @@ fn app_and_path(req: &Request, kind: &str) -> AppResult<(String, FilePath)> {
 async fn put_file(State(state): State<AppState>, req: Request) -> AppResult<Response> {
     let signed = verify(&state, &req)?;
     let (app, path) = app_and_path(&req, "put")?;
+    let who = signer_of(&state, &app, &signed).await?;
     let param = |name: &str| {
         signed
             .params
@@ -126,7 +161,7 @@ async fn put_file(State(state): State<AppState>, req: Request) -> AppResult<Resp
         overwrite,
         expected_len: Some(signed.length),
     };
-    state.files().put_path(&app, &path, bytes, options).await?;
+    state.files().put_path(&who, &path, bytes, options).await?;
     Ok(Json(UploadResponse {
         file_url: state.public_url(&app, &path),
     })
@@ -135,11 +170,18 @@ async fn put_file(State(state): State<AppState>, req: Request) -> AppResult<Resp
 
 /// `GET`/`HEAD /v1/signed/get/{app}/{path}`: the file, like the public URL serves it.
 async fn get_file(State(state): State<AppState>, req: Request) -> AppResult<Response> {
-    verify(&state, &req)?;
+    let signed = verify(&state, &req)?;
     let (app, path) = app_and_path(&req, "get")?;
-    match state.files().stat(&app, &path).await? {
-        Some(r) if !r.is_dir => serve(state.files(), &app, r, req.method(), req.headers()).await,
-        _ => Err(ApiError::not_found().into()),
+    let who = signer_of(&state, &app, &signed).await?;
+    match state.files().stat(&who, &path).await {
+        Ok(Some(r)) if !r.is_dir => {
+            check_binding(&signed, &r)?;
+            serve(state.files(), &who, r, req.method(), req.headers()).await
+        }
+        Ok(None) => Err(ApiError::not_found().into()),
+        // Another took its path: the URL is dead.
+        Ok(Some(_)) => Err(revoked()),
+        Err(e) => Err(e),
     }
 }
 
@@ -161,6 +203,11 @@ fn app_and_id(req: &Request) -> AppResult<(String, i64)> {
 async fn put_record(State(state): State<AppState>, req: Request) -> AppResult<Response> {
     let signed = verify(&state, &req)?;
     let (app, id) = app_and_id(&req)?;
+    let who = signer_of(&state, &app, &signed).await?;
+    match state.files().get(&who, id).await? {
+        Some(r) if !r.is_dir => check_binding(&signed, &r)?,
+        _ => return Err(revoked()),
+    }
     let (parts, body) = req.into_parts();
     let declared = parts
         .headers
@@ -182,16 +229,20 @@ async fn put_record(State(state): State<AppState>, req: Request) -> AppResult<Re
         overwrite: true,
         expected_len: (signed.length > 0).then_some(signed.length),
     };
-    state.files().put_content(&app, id, bytes, options).await?;
+    state.files().put_content(&who, id, bytes, options).await?;
     Ok(StatusCode::OK.into_response())
 }
 
 /// `GET`/`HEAD /v1/signed/record/{app}/{id}`: the record's content (a Cognite download link).
 async fn get_record(State(state): State<AppState>, req: Request) -> AppResult<Response> {
-    verify(&state, &req)?;
+    let signed = verify(&state, &req)?;
     let (app, id) = app_and_id(&req)?;
-    match state.files().get(&app, id).await? {
-        Some(r) if !r.is_dir => serve(state.files(), &app, r, req.method(), req.headers()).await,
+    let who = signer_of(&state, &app, &signed).await?;
+    match state.files().get(&who, id).await? {
+        Some(r) if !r.is_dir => {
+            check_binding(&signed, &r)?;
+            serve(state.files(), &who, r, req.method(), req.headers()).await
+        }
         _ => Err(ApiError::not_found().into()),
     }
 }
@@ -237,7 +288,11 @@ async fn put_part(State(state): State<AppState>, req: Request) -> AppResult<Resp
         .unwrap_or("");
     let (id, n) = rest.split_once('/').ok_or_else(ApiError::not_found)?;
     let n: u64 = n.parse().map_err(|_| ApiError::not_found())?;
-    let upload = state.files().get_upload(None, id).await?;
+    let upload = state
+        .files()
+        .upload_by_id(id)
+        .await?
+        .ok_or_else(|| AppError::api(ErrorCode::UploadNotFound, "No such upload"))?;
     let (_in_flight, faults) = match state.faults() {
         Some(f) => {
             let (guard, faults) = f.part_started();
@@ -340,6 +395,7 @@ async fn set_faults(
     body: Body,
 ) -> AppResult<Response> {
     let faults = state.faults().ok_or_else(unknown)?;
+    admin_only(&state, &headers)?;
     let map = super::body::json_object(&headers, body).await?;
     let rules: Vec<Rule> = serde_json::from_value(map.get("rules").cloned().unwrap_or_default())
         .map_err(|e| {
@@ -353,9 +409,23 @@ async fn set_faults(
 }
 
 /// `GET /v1/test/stats` (test hooks only): part PUT counters.
-async fn stats(State(state): State<AppState>) -> AppResult<Response> {
+async fn stats(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     let faults = state.faults().ok_or_else(unknown)?;
+    admin_only(&state, &headers)?;
     Ok(Json(faults.stats()).into_response())
+}
+
+/// The test hooks answer only an admin key (of any app), sent as `Authorization: Bearer`.
+fn admin_only(state: &AppState, headers: &HeaderMap) -> AppResult<()> {
+    let token = super::principal::bearer(headers).unwrap_or("");
+    if state.is_any_admin_key(token) {
+        Ok(())
+    } else {
+        Err(AppError::api(
+            ErrorCode::NoPermission,
+            "The test hooks need an admin key (Authorization: Bearer {adminKey})",
+        ))
+    }
 }
 
 fn unknown() -> AppError {

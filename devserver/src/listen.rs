@@ -1,0 +1,211 @@
+//! The accept loop: HTTP/1.1 connections served by hyper with a timer, so that slow and vanished
+//! clients are timed out, a cap on open connections (past it a connection gets `429` with
+//! `Retry-After` and is closed, never left hanging), the peer address for the login limit, and a
+//! graceful stop: on the shutdown signal no connection is accepted any more, requests in flight
+//! finish within the grace period, then the rest are closed.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tower::ServiceExt as _;
+
+/// The limits of the connection layer (flags in [`crate::Config`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest wait for a request's headers once a connection may send one.
+    pub header_timeout: Duration,
+    /// Longest time a connection may send and receive nothing (idle keep-alive, a stalled
+    /// upload, a client that stopped reading its download).
+    pub idle_timeout: Duration,
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// How long requests in flight may take to finish after the shutdown signal.
+    pub grace: Duration,
+}
+
+/// A stream that notes when bytes last moved in either direction.
+struct Watched {
+    inner: TcpStream,
+    last: Arc<AtomicU64>,
+    start: Instant,
+}
+
+impl Watched {
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(ms, Ordering::Relaxed);
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.touch();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        result
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// Resolves once nothing moved on the connection for `idle`.
+async fn idle_for(last: Arc<AtomicU64>, start: Instant, idle: Duration) {
+    loop {
+        let since = start
+            .elapsed()
+            .saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
+        if since >= idle {
+            return;
+        }
+        tokio::time::sleep(idle - since).await;
+    }
+}
+
+/// The answer to a connection past the cap, written by hand: no request was read.
+fn busy_response() -> Vec<u8> {
+    let body = stowage_protocol::ApiError::new(
+        stowage_protocol::ErrorCode::SlowDown,
+        "The server has too many open connections; try again shortly",
+    )
+    .body();
+    let body = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
+    format!(
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 1\r\n\
+         Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: retry-after\r\n\
+         Cache-Control: no-store\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains (see the module doc).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors, say: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tokio::spawn(async move {
+                let mut stream = stream;
+                let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                    let _ = stream.write_all(&busy_response()).await;
+                    let _ = stream.shutdown().await;
+                })
+                .await;
+            });
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let start = Instant::now();
+        let last = Arc::new(AtomicU64::new(0));
+        let io = TokioIo::new(Watched {
+            inner: stream,
+            last: last.clone(),
+            start,
+        });
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                router.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let connection = graceful.watch(builder.serve_connection(io, service));
+        let idle = limits.idle_timeout;
+        tokio::spawn(async move {
+            let _slot = slot;
+            tokio::select! {
+                result = connection => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, %peer, "connection ended with an error");
+                    }
+                }
+                () = idle_for(last, start, idle) => {
+                    tracing::debug!(%peer, "closing an idle connection");
+                }
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.grace) => {
+            tracing::warn!("the grace period ended with requests still in flight; closing them");
+        }
+    }
+}
