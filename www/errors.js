@@ -81,6 +81,9 @@ export const SENTENCES = {
   8009: REQUEST_NOT_UNDERSTOOD,
   8010: REQUEST_NOT_UNDERSTOOD,
   8011: 'The upload stopped before the whole file arrived. Nothing was saved; try again.',
+  8012: REQUEST_NOT_UNDERSTOOD,
+  8013: 'The request was too large for the server to read. Try a shorter file name or path.',
+  8014: 'The request was too large for the server to read. Try a shorter file name or path.',
   5000: "The server ran into an internal error. Try again; if it keeps happening, look at the server's log.",
   5001: "The server's disk is full. Nothing was saved.",
 };

@@ -169,11 +169,7 @@ fn is_database_full(e: &sqlx::Error) -> bool {
 /// The first 120 characters of user input, for error messages that quote it.
 #[must_use]
 pub fn shorten(text: &str) -> String {
-    let mut out: String = text.chars().take(120).collect();
-    if out.len() < text.len() {
-        out.push('…');
-    }
-    out
+    stowage_protocol::shorten(text, 120)
 }
 
 /// Builds the JSON response for a documented error.

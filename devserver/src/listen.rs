@@ -35,17 +35,93 @@ pub struct Limits {
     pub grace: Duration,
 }
 
-/// A stream that notes when bytes last moved in either direction.
+/// A stream that notes when bytes last moved in either direction, and that swaps hyper's bare
+/// answer to a request head it cannot parse for a documented `{code, message}` (see
+/// [`framing_reply`]).
 struct Watched {
     inner: TcpStream,
     last: Arc<AtomicU64>,
     start: Instant,
+    swap: Option<Swap>,
+}
+
+/// Our answer being written in place of hyper's: its bytes, how many are out, and the length
+/// of hyper's write it stands for (reported once all of ours is out).
+struct Swap {
+    bytes: Vec<u8>,
+    at: usize,
+    stands_for: usize,
+}
+
+/// hyper answers a request head it cannot parse (a bad `Content-Length` or
+/// `Transfer-Encoding`, a header block past its buffer, an over-long URL) by itself, before any
+/// route: a status line, `content-length: 0` and a date, nothing else, then it closes. The
+/// router never writes a 4xx without a `content-type`, so a write that is exactly such a head
+/// is hyper's; this is the answer to write instead.
+fn framing_reply(data: &[u8]) -> Option<Vec<u8>> {
+    use stowage_protocol::{ApiError, ErrorCode};
+    let head = data.strip_suffix(b"\r\n\r\n")?;
+    if head.len() > 512 || head.windows(4).any(|w| w == b"\r\n\r\n") {
+        return None;
+    }
+    let text = std::str::from_utf8(head).ok()?.to_ascii_lowercase();
+    let (code, message) = match text.get(..13)? {
+        "http/1.1 400 " | "http/1.0 400 " => (
+            ErrorCode::MalformedRequest,
+            "Malformed HTTP request: the request line or a header could not be read",
+        ),
+        "http/1.1 431 " | "http/1.0 431 " => {
+            (ErrorCode::HeadersTooLarge, "Request headers are too large")
+        }
+        "http/1.1 414 " | "http/1.0 414 " => (ErrorCode::UriTooLong, "Request URI is too long"),
+        _ => return None,
+    };
+    let bare = text.lines().skip(1).all(|line| {
+        line.starts_with("content-length: 0")
+            || line.starts_with("date:")
+            || line.starts_with("connection:")
+    });
+    if !bare {
+        return None;
+    }
+    let body = serde_json::to_string(&ApiError::new(code, message).body()).ok()?;
+    let status_line = &head[..head.iter().position(|&b| b == b'\r').unwrap_or(head.len())];
+    let mut reply = status_line.to_vec();
+    reply.extend_from_slice(
+        format!(
+            "\r\nContent-Type: application/json\r\nAccess-Control-Allow-Origin: *\r\n\
+             Cache-Control: no-store\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    Some(reply)
 }
 
 impl Watched {
     fn touch(&self) {
         let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last.store(ms, Ordering::Relaxed);
+    }
+
+    /// Writes the rest of the swapped-in answer; `Ready(Ok(n))` with hyper's length once done.
+    fn poll_swap(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        while let Some(swap) = self.swap.as_mut() {
+            if swap.at == swap.bytes.len() {
+                let n = swap.stands_for;
+                self.swap = None;
+                return Poll::Ready(Ok(n));
+            }
+            match Pin::new(&mut self.inner).poll_write(cx, &swap.bytes[swap.at..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(0)),
+                Poll::Ready(Ok(n)) => {
+                    swap.at += n;
+                    self.touch();
+                }
+                other => return other,
+            }
+        }
+        Poll::Ready(Ok(0))
     }
 }
 
@@ -70,6 +146,16 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<std::io::Result<usize>> {
+        if self.swap.is_none() {
+            self.swap = framing_reply(data).map(|bytes| Swap {
+                bytes,
+                at: 0,
+                stands_for: data.len(),
+            });
+        }
+        if self.swap.is_some() {
+            return self.poll_swap(cx);
+        }
         let result = Pin::new(&mut self.inner).poll_write(cx, data);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             self.touch();
@@ -90,6 +176,20 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
+        if self.swap.is_none() {
+            let total: usize = bufs.iter().map(|b| b.len()).sum();
+            let first = bufs.iter().find(|b| !b.is_empty());
+            if let Some(first) = first.filter(|b| b.len() == total) {
+                self.swap = framing_reply(first).map(|bytes| Swap {
+                    bytes,
+                    at: 0,
+                    stands_for: total,
+                });
+            }
+        }
+        if self.swap.is_some() {
+            return self.poll_swap(cx);
+        }
         let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             self.touch();
@@ -178,6 +278,7 @@ pub async fn serve(
             inner: stream,
             last: last.clone(),
             start,
+            swap: None,
         });
         let router = router.clone();
         let service =

@@ -1496,10 +1496,7 @@ fn check_time(field: &str, time: i64) -> Result<(), FieldError> {
 
 /// The first 40 characters of `text`, with `…` when there were more: for error messages.
 fn shorten(text: &str) -> String {
-    match text.char_indices().nth(40) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
+    crate::shorten(text, 40)
 }
 
 /// `"Point"`, `a number`, `nothing`: how a JSON value reads in an error message.

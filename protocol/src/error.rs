@@ -111,6 +111,13 @@ error_codes! {
     MethodNotAllowed = 8010, 405;
     /// The upload ended before the body was complete (the client went away).
     IncompleteBody = 8011, 400;
+    /// The request head could not be read (a bad `Content-Length` or `Transfer-Encoding`, a
+    /// malformed header line); answered by the connection layer, which then closes.
+    MalformedRequest = 8012, 400;
+    /// The request's headers are larger than the server reads.
+    HeadersTooLarge = 8013, 431;
+    /// The request line (the URL) is longer than the server reads.
+    UriTooLong = 8014, 414;
     /// A part's or a single upload's checksum header does not match the bytes; nothing was kept.
     ChecksumMismatch = 7001, 400;
     /// A presigned URL is past its expiry.
@@ -166,12 +173,16 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// An error with an explicit message.
+    /// An error with an explicit message, cut to [`MAX_MESSAGE_CHARS`] so that no input, however
+    /// long, comes back whole in an error body.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
+        let message = message.into();
+        let message = if message.len() > MAX_MESSAGE_CHARS {
+            shorten(&message, MAX_MESSAGE_CHARS)
+        } else {
+            message
+        };
+        Self { code, message }
     }
 
     /// "File or directory cannot be found."
@@ -274,5 +285,18 @@ mod tests {
                 "docs/errors.md lacks the row starting {row}"
             );
         }
+    }
+}
+
+/// The longest error message sent, in characters; longer ones end in `…`.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
+/// `text` cut to its first `chars` characters, with `…` when something was cut: how a piece of
+/// client input is quoted in an error message.
+#[must_use]
+pub fn shorten(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
     }
 }

@@ -8,5 +8,5 @@ pub mod multipart;
 pub mod paths;
 
 pub use bodies::{AppInfo, FileEntry, MoveRequest, RenameRequest, UploadResponse};
-pub use error::{ApiError, ErrorBody, ErrorCode};
+pub use error::{shorten, ApiError, ErrorBody, ErrorCode};
 pub use paths::{FilePath, PathError};

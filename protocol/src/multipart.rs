@@ -70,7 +70,7 @@ pub struct PresignedRequest {
 
 /// `POST /v1/files/presigned-url`: a signed URL for one single-request upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresignUploadRequest {
     /// Directory to store the file in.
     pub path: String,
@@ -91,7 +91,7 @@ pub struct PresignUploadRequest {
 
 /// `POST /v1/files/download-url`: a signed GET URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DownloadUrlRequest {
     /// The file's path.
     pub path: String,
@@ -102,7 +102,7 @@ pub struct DownloadUrlRequest {
 
 /// `POST /v1/files/multipart/init`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InitRequest {
     /// Directory to store the file in.
     pub path: String,
@@ -140,7 +140,7 @@ pub struct InitResponse {
 
 /// `POST /v1/files/multipart/presigned-url`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresignPartsRequest {
     /// The upload.
     pub upload_id: String,
@@ -219,7 +219,7 @@ pub struct CompletedPart {
 
 /// `POST /v1/files/multipart/complete`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CompleteRequest {
     /// The upload.
     pub upload_id: String,
@@ -245,7 +245,7 @@ pub struct CompleteResponse {
 
 /// `POST /v1/files/multipart/abort`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AbortRequest {
     /// The upload.
     pub upload_id: String,

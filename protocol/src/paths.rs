@@ -217,11 +217,10 @@ fn check_segment(segment: &str) -> Result<(), PathError> {
 
 /// Keeps error messages bounded and printable: at most 80 characters, controls escaped.
 fn shorten(text: &str) -> String {
-    let mut out: String = text.chars().take(80).flat_map(char::escape_debug).collect();
-    if text.chars().count() > 80 {
-        out.push('…');
-    }
-    out
+    crate::shorten(text, 80)
+        .chars()
+        .flat_map(char::escape_debug)
+        .collect()
 }
 
 #[cfg(test)]

@@ -101,6 +101,22 @@ pub(super) async fn upload(req: Request, limit: u64) -> AppResult<Upload> {
             declared_type: declared,
         });
     }
+    // RFC 2046: a boundary of 1–70 characters. An empty one would make every `--` line a
+    // delimiter, and the form look empty rather than malformed.
+    let boundary = declared.as_deref().and_then(|t| {
+        t.split(';').skip(1).find_map(|param| {
+            let (name, value) = param.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("boundary")
+                .then(|| value.trim().trim_matches('"').len())
+        })
+    });
+    if !matches!(boundary, Some(1..=70)) {
+        return Err(AppError::api(
+            ErrorCode::MalformedMultipart,
+            "Malformed multipart body: the boundary must be 1 to 70 characters",
+        ));
+    }
     let form = Multipart::from_request(req, &()).await.map_err(|e| {
         AppError::api(
             ErrorCode::MalformedMultipart,

@@ -26,7 +26,7 @@ use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::error::{api_response, AppResult};
+use crate::error::{api_response, shorten, AppResult};
 use crate::state::AppState;
 
 /// Builds the whole HTTP application over `state`, serving `www` at `/`.
@@ -223,10 +223,6 @@ async fn json_errors(req: Request, next: Next) -> Response {
         json.headers_mut().insert(header::ALLOW, allow.clone());
     }
     json
-}
-
-fn shorten(text: &str) -> String {
-    text.chars().take(120).collect()
 }
 
 /// The error for a method a route does not take.

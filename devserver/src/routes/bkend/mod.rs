@@ -55,8 +55,22 @@ pub(super) async fn api_principal(state: &AppState, headers: &HeaderMap) -> AppR
 /// A JSON body of type `T`, with `MissingField` and `MalformedJson` told apart.
 pub(super) async fn typed<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> AppResult<T> {
     let map = body::json_object(headers, body).await?;
-    serde_json::from_value(Value::Object(map)).map_err(|e| {
+    serde_json::from_value(Value::Object(map.clone())).map_err(|e| {
         let text = e.to_string();
+        // A required field sent as `null`: the error names no field, so find the null one
+        // whose absence would be "missing field".
+        if text.starts_with("invalid type: null") {
+            for (key, _) in map.iter().filter(|(_, v)| v.is_null()) {
+                let mut without = map.clone();
+                without.remove(key);
+                let missing = serde_json::from_value::<T>(Value::Object(without))
+                    .err()
+                    .is_some_and(|e| e.to_string() == format!("missing field `{key}`"));
+                if missing {
+                    return ApiError::parameter_null(key).into();
+                }
+            }
+        }
         match text
             .strip_prefix("missing field `")
             .and_then(|rest| rest.split('`').next())
