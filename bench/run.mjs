@@ -7,7 +7,9 @@
 //                                      bench/artifacts/results-quick.json; check it with
 //                                      `node bench/check-results.mjs --quick`
 //   flags: --no-build (use the built www/pkg and release server as they are),
-//          --only transfers,checksums,scaling,server,listing,paging (writes bench/artifacts/results-only.json),
+//          --only transfers,checksums,scaling,server,listing,paging,cluster (writes bench/artifacts/results-only.json),
+//          (cluster, the half of issue 10: bench/cluster.mjs on a 3-node Garage cluster + PostgreSQL;
+//          a full run includes it, a quick run only with --only cluster)
 //          --out FILE (where the JSON goes)
 
 import { spawn } from 'node:child_process';
@@ -23,7 +25,7 @@ import { ensureOha, largeTransfers, listing, mediumUploads, multipartServer, ser
 import { GIB, KIB, MIB, RssMonitor, fingerprint, machine, makeFile, pressure, run, sleep } from './measure.mjs';
 import { render, targets } from './report.mjs';
 
-const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing', 'paging'];
+const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing', 'paging', 'cluster'];
 
 const { values: flags } = parseArgs({
   options: {
@@ -297,6 +299,7 @@ async function main() {
       });
     }
   });
+  if (wants('cluster') && (!QUICK || only)) results.cluster = await clusterHalf();
   results.machine.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
   results.machine.pressureAtEnd = pressure();
   results.durationSec = Math.round((Date.now() - started) / 1000);
@@ -308,6 +311,19 @@ async function main() {
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
   log(`results written to ${relative(ROOT, out)}`);
   if (!QUICK && !only && !flags.out) await updateDocs(text);
+}
+
+/** The cluster half (bench/cluster.mjs, in its own process: it starts its own deployment). */
+async function clusterHalf() {
+  const out = join(ARTIFACTS, QUICK ? 'cluster-from-run-quick.json' : 'cluster-from-run.json');
+  log(`cluster: node bench/cluster.mjs${QUICK ? ' --quick' : ''} (Garage ×3, PostgreSQL, servers A, B, C)`);
+  const child = spawn(process.execPath, [join(ROOT, 'bench', 'cluster.mjs'), ...(QUICK ? ['--quick'] : []), '--out', out], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const code = await new Promise((done, fail) => child.on('error', fail).on('close', done));
+  if (code !== 0) throw new Error(`bench/cluster.mjs exited with ${code}`);
+  return JSON.parse(await readFile(out, 'utf8'));
 }
 
 main().catch((err) => {
