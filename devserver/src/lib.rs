@@ -20,6 +20,10 @@ mod routes;
 pub mod state;
 pub mod testing;
 
+/// The parsers of hostile input as the routes run them, for the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub use routes::fuzzing;
+
 pub use config::Config;
 pub use state::AppState;
 

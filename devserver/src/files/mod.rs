@@ -20,7 +20,7 @@ use stowage_protocol::{ApiError, ErrorCode};
 
 pub use multipart::{Claimed, NewUpload, PartLimits, Straight};
 pub use paths::PutOptions;
-pub use records::{ListPatch, NewFile, Patch, Update};
+pub use records::{check_new_file, ListPatch, NewFile, Patch, Update};
 pub use rules::{AccessChange, RuleTarget};
 pub use validate::check_fields;
 

@@ -30,6 +30,15 @@ pub struct NewFile {
     pub metadata_given: bool,
 }
 
+/// Refuses a new record whose name, directory or client fields break the documented limits.
+pub fn check_new_file(new: &NewFile) -> AppResult<()> {
+    check_name(&new.name)?;
+    if let Some(d) = &new.directory {
+        check_directory(d)?;
+    }
+    check_fields(&new.fields)
+}
+
 /// One field's change.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum Update<T> {
@@ -185,11 +194,7 @@ impl Files {
         new: NewFile,
         overwrite: bool,
     ) -> AppResult<(FileRecord, bool)> {
-        check_name(&new.name)?;
-        if let Some(d) = &new.directory {
-            check_directory(d)?;
-        }
-        check_fields(&new.fields)?;
+        check_new_file(&new)?;
         check_categories(who, &new.fields)?;
         let app = &who.app;
         let now = now_ms();

@@ -7,6 +7,7 @@ pub(crate) mod body;
 mod cognite;
 mod cursor;
 mod drain;
+pub mod fuzzing;
 pub(crate) mod principal;
 mod serve;
 mod signed;

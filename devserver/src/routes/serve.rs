@@ -25,7 +25,10 @@ fn etag_listed(list: &HeaderValue, etag: &str) -> bool {
 
 /// The one range asked for, within `size`: `Ok(None)` for the whole file (no header, a
 /// malformed one, or several ranges), `Err` when it lies wholly outside the file.
-fn asked_range(headers: &HeaderMap, size: u64) -> Result<Option<std::ops::Range<u64>>, ()> {
+pub(super) fn asked_range(
+    headers: &HeaderMap,
+    size: u64,
+) -> Result<Option<std::ops::Range<u64>>, ()> {
     let Some(text) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };

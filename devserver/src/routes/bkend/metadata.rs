@@ -219,6 +219,20 @@ async fn list(
 ) -> AppResult<Json<ListBody>> {
     let who = api_principal(&state, &headers).await?;
     let app = who.app.clone();
+    let (query, cursor_order) = list_query(&q)?;
+    let page = state.files().query(&who, &query).await?;
+    Ok(Json(ListBody {
+        items: page
+            .items
+            .into_iter()
+            .map(|r| body_of(&state, &app, r))
+            .collect(),
+        next_cursor: page.next.map(|n| cursor::encode(&cursor_order, &n)),
+    }))
+}
+
+/// The query and cursor order a `GET /v1/files` query string asks for.
+pub(in crate::routes) fn list_query(q: &HashMap<String, String>) -> AppResult<(FileQuery, String)> {
     let direction = match q.get("order").map(String::as_str) {
         None | Some("" | "asc") => Direction::Asc,
         Some("desc") => Direction::Desc,
@@ -235,7 +249,7 @@ async fn list(
         Some(c) => Some(cursor::decode(&cursor_order, c)?),
         None => None,
     };
-    let limit: u32 = param(&q, "limit")?.unwrap_or(50);
+    let limit: u32 = param(q, "limit")?.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
         return Err(invalid("limit", &limit.to_string()));
     }
@@ -253,12 +267,12 @@ async fn list(
         mime_type: q.get("mimeType").filter(|c| !c.is_empty()).cloned(),
         name_contains: q.get("name").filter(|c| !c.is_empty()).cloned(),
         size: Span {
-            min: param(&q, "minSize")?,
-            max: param(&q, "maxSize")?,
+            min: param(q, "minSize")?,
+            max: param(q, "maxSize")?,
         },
         created: Span {
-            min: param(&q, "createdFrom")?,
-            max: param(&q, "createdTo")?,
+            min: param(q, "createdFrom")?,
+            max: param(q, "createdTo")?,
         },
         ..Filter::default()
     };
@@ -269,15 +283,7 @@ async fn list(
         after,
         offset: 0,
     };
-    let page = state.files().query(&who, &query).await?;
-    Ok(Json(ListBody {
-        items: page
-            .items
-            .into_iter()
-            .map(|r| body_of(&state, &app, r))
-            .collect(),
-        next_cursor: page.next.map(|n| cursor::encode(&cursor_order, &n)),
-    }))
+    Ok((query, cursor_order))
 }
 
 fn invalid(name: &str, value: &str) -> AppError {

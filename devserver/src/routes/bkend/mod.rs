@@ -5,6 +5,8 @@
 
 mod metadata;
 
+pub(super) use metadata::list_query;
+
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;

@@ -29,6 +29,8 @@ use crate::model::{FileQuery, FileRecord, Ident, Order, Principal};
 use crate::presign::expires_in;
 use crate::state::AppState;
 
+pub(in crate::routes) use wire::new_file;
+
 /// Largest request body: 1000 updates with metadata fit.
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Largest part of a Cognite multipart upload.
@@ -92,6 +94,11 @@ impl From<AppError> for Error {
     }
 }
 
+/// The status and message of a failure, for the fuzz targets.
+pub(in crate::routes) fn answer_of(e: Error) -> (u16, String) {
+    (e.0.error.code, e.0.error.message)
+}
+
 impl From<FieldError> for Error {
     fn from(e: FieldError) -> Self {
         Self(e.into())
@@ -146,10 +153,15 @@ async fn json<T: DeserializeOwned>(body: Body) -> Result<T> {
     let bytes = axum::body::to_bytes(body, BODY_LIMIT)
         .await
         .map_err(|_| Error(ErrorEnvelope::new(413, "Request body is too large")))?;
+    parse(&bytes)
+}
+
+/// A JSON request body; an empty one reads as `{}`.
+pub(in crate::routes) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let text = if bytes.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]
     } else {
-        &bytes[..]
+        bytes
     };
     serde_json::from_slice(text)
         .map_err(|e| bad_request(format!("Could not parse request body: {e}")))
@@ -262,7 +274,16 @@ async fn list(
     body: Body,
 ) -> Result<Json<ItemsResponse<FileInfo>>> {
     let who = authenticate(&state, &project, &headers).await?;
-    let req: ListRequest = json(body).await?;
+    let query = list_query(json(body).await?)?;
+    let page = state.files().query(&who, &query).await?;
+    Ok(Json(ItemsResponse {
+        items: page.items.into_iter().map(wire::info).collect(),
+        next_cursor: page.next.map(|n| cursor::encode("id", &n)),
+    }))
+}
+
+/// The query a `POST /files/list` body asks for.
+pub(in crate::routes) fn list_query(req: ListRequest) -> Result<FileQuery> {
     req.validate()?;
     if let Some(f) = &req.filter {
         f.reject_unsupported().map_err(|e| e.within("filter"))?;
@@ -275,34 +296,17 @@ async fn list(
         Some(c) => Some(cursor::decode("id", c).map_err(Error::from)?),
         None => None,
     };
-    let page = state
-        .files()
-        .query(
-            &who,
-            &FileQuery {
-                filter,
-                order: Order::Id,
-                limit: u32::try_from(limit).unwrap_or(1000),
-                after,
-                offset: 0,
-            },
-        )
-        .await?;
-    Ok(Json(ItemsResponse {
-        items: page.items.into_iter().map(wire::info).collect(),
-        next_cursor: page.next.map(|n| cursor::encode("id", &n)),
-    }))
+    Ok(FileQuery {
+        filter,
+        order: Order::Id,
+        limit: u32::try_from(limit).unwrap_or(1000),
+        after,
+        offset: 0,
+    })
 }
 
-/// `POST /files/search`: every word of `search.name` in the name, narrowed by `filter`.
-async fn search(
-    State(state): State<AppState>,
-    Path(project): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<ItemsResponse<FileInfo>>> {
-    let who = authenticate(&state, &project, &headers).await?;
-    let req: SearchRequest = json(body).await?;
+/// The query a `POST /files/search` body asks for.
+pub(in crate::routes) fn search_query(req: SearchRequest) -> Result<FileQuery> {
     req.validate()?;
     if let Some(f) = &req.filter {
         f.reject_unsupported().map_err(|e| e.within("filter"))?;
@@ -316,19 +320,25 @@ async fn search(
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    let page = state
-        .files()
-        .query(
-            &who,
-            &FileQuery {
-                filter,
-                order: Order::Id,
-                limit: u32::try_from(limit).unwrap_or(1000),
-                after: None,
-                offset: 0,
-            },
-        )
-        .await?;
+    Ok(FileQuery {
+        filter,
+        order: Order::Id,
+        limit: u32::try_from(limit).unwrap_or(1000),
+        after: None,
+        offset: 0,
+    })
+}
+
+/// `POST /files/search`: every word of `search.name` in the name, narrowed by `filter`.
+async fn search(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ItemsResponse<FileInfo>>> {
+    let who = authenticate(&state, &project, &headers).await?;
+    let query = search_query(json(body).await?)?;
+    let page = state.files().query(&who, &query).await?;
     Ok(Json(items(page.items)))
 }
 

@@ -25,7 +25,7 @@ pub(super) fn identity(i: &Ident) -> Identity {
 }
 
 /// The record a `FileCreate` asks for.
-pub(super) fn new_file(c: FileCreate) -> NewFile {
+pub(in crate::routes) fn new_file(c: FileCreate) -> NewFile {
     NewFile {
         name: c.name,
         directory: c.directory,
