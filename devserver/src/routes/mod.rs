@@ -43,6 +43,7 @@ pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(bkend::envelope))
         .layer(middleware::from_fn_with_state(state.clone(), upload_slots))
+        .layer(middleware::from_fn(detached))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             state.body_timeout(),
         ))
@@ -124,6 +125,26 @@ async fn info(State(state): State<AppState>, uri: Uri) -> AppResult<Json<AppInfo
         server_version: env!("CARGO_PKG_VERSION").to_owned(),
         max_upload_bytes: state.max_upload_bytes(),
     }))
+}
+
+/// Runs a request with a body (`POST`, `PUT`, `PATCH`) in a task of its own, so that a client
+/// that leaves cannot cancel it halfway. hyper drops a request's future where it stands when its
+/// connection closes: between the body and the commit, that left the upload's blob in `tmp/`
+/// with no row; between the commit and the publish, a committed blob in `tmp/`; both until the
+/// next start. Detached, the request goes on: a body cut short ends in an error that removes its
+/// temp file, and a whole body is committed and published as if the client had stayed.
+async fn detached(req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
+        return next.run(req).await;
+    }
+    let request = tracing::Instrument::instrument(next.run(req), tracing::Span::current());
+    match tokio::spawn(request).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "a request's task failed");
+            api_response(&ApiError::new(ErrorCode::Internal, "Internal server error"))
+        }
+    }
 }
 
 /// Requests with a body (uploads, parts, JSON calls) hold one of `--max-uploads` permits while
