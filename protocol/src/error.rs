@@ -260,6 +260,19 @@ impl From<PathError> for ApiError {
     }
 }
 
+/// The longest error message sent, in characters; longer ones end in `…`.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
+/// `text` cut to its first `chars` characters, with `…` when something was cut: how a piece of
+/// client input is quoted in an error message.
+#[must_use]
+pub fn shorten(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,18 +298,5 @@ mod tests {
                 "docs/errors.md lacks the row starting {row}"
             );
         }
-    }
-}
-
-/// The longest error message sent, in characters; longer ones end in `…`.
-pub const MAX_MESSAGE_CHARS: usize = 1000;
-
-/// `text` cut to its first `chars` characters, with `…` when something was cut: how a piece of
-/// client input is quoted in an error message.
-#[must_use]
-pub fn shorten(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
     }
 }
