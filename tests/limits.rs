@@ -282,3 +282,39 @@ async fn a_graceful_stop_finishes_the_upload_in_flight_then_returns() {
         .unwrap_or(0);
     assert_eq!(files, 0, "tmp/ after the stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_answer_waits_for_a_stalled_body_no_longer_than_the_body_timeout() {
+    // The idle timeout is long here: only the body timeout may cut the drain after the error
+    // short. Without that bound the answer waited for the drain's 30 s, and the idle timeout
+    // closed the connection first, so the client never saw it.
+    let server = Server::start_with(|c| {
+        c.body_timeout = 1;
+        c.idle_timeout = 20;
+    })
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /demo/wrong-key/files/refused.bin HTTP/1.1\r\nHost: x\r\n\
+              Content-Length: 1000000\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    stream.write_all(&[b'a'; 300]).await.unwrap();
+    // Then nothing more: the answer must come once the body has paused for the body timeout.
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+            Ok(_) => break,
+            Err(_) => panic!("no answer within 10 s of the body stalling"),
+        }
+    }
+    let took = start.elapsed();
+    let answer = String::from_utf8_lossy(&got);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(took < Duration::from_secs(4), "the answer waited {took:?}");
+}

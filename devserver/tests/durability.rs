@@ -1052,3 +1052,170 @@ async fn a_small_upload_finishes_while_a_copy_of_2000_files_runs() {
     }
     assert_eq!(api.get("small.txt").await.body, b"small");
 }
+
+// ---- 6. a retried multipart part cut off by a crash before its row ---------------------------
+// (Issue #11: it fails when a retry replaces the staged part's bytes before its row is written,
+// the order before the files service; a retry now writes a new blob and names it in the row.)
+
+/// Set in the child process of the part-retry crash test: its data directory.
+const RETRY_CHILD: &str = "STOWAGE_DURABILITY_RETRY_CHILD";
+/// The child's PostgreSQL catalog, when there is one.
+const RETRY_CHILD_DB: &str = "STOWAGE_DURABILITY_RETRY_CHILD_DB";
+/// The URL (path and query) of part 1, for the child's retry.
+const RETRY_CHILD_URL: &str = "STOWAGE_DURABILITY_RETRY_CHILD_URL";
+const RETRY_TEST: &str = "a_part_retry_cut_off_before_its_row_leaves_the_recorded_part_whole";
+/// Size of each part (the test hooks allow parts this small).
+const RETRY_PART: usize = 300_001;
+
+/// The multipart configuration of the part-retry test over `data` and its catalog.
+fn retry_config(data: &Path, database: Option<String>) -> Config {
+    let mut config = with_database(&Config::for_data_dir(data), database);
+    config.unsafe_test_hooks = true;
+    config.min_part_size = RETRY_PART as u64;
+    config
+}
+
+/// The crashing server: retries part 1 with other bytes while its row cannot be written, says
+/// READY once the new bytes are on disk, and waits to be killed.
+async fn retry_child(data: PathBuf) {
+    let database = std::env::var(RETRY_CHILD_DB).ok().filter(|u| !u.is_empty());
+    let url = std::env::var(RETRY_CHILD_URL).unwrap();
+    let api = Api::open(&retry_config(&data, database.clone())).await;
+    // Readers connect first: a new connection may need the lock this test is about to hold.
+    let reads = (0..8).map(|_| api.get("mp/retried.bin"));
+    futures_util::future::join_all(reads).await;
+    let _lock = match database.as_deref() {
+        // PostgreSQL locks by table: the one a part's row goes to.
+        Some(url) => {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+            sqlx::query("LOCK TABLE upload_parts IN EXCLUSIVE MODE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            WriteLock::Postgres(conn)
+        }
+        None => hold_write_lock(&data, None).await,
+    };
+    let retry = tokio::spawn(async move {
+        api.call(Method::PUT, &url, pseudo_random(RETRY_PART, 99))
+            .await
+    });
+    let tmp = data.join("tmp");
+    wait_for("the retried part's bytes on disk", 30, || {
+        retry.is_finished()
+            || files_below(&tmp)
+                .iter()
+                .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() == RETRY_PART as u64))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    if retry.is_finished() {
+        let reply = retry.await.unwrap();
+        panic!("the retry did not wait for its row: {}", reply.describe());
+    }
+    println!("READY");
+    loop {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_retry_cut_off_before_its_row_leaves_the_recorded_part_whole() {
+    if let Ok(data) = std::env::var(RETRY_CHILD) {
+        retry_child(PathBuf::from(data)).await;
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let database = database(&new_config(&data).await);
+    let config = retry_config(&data, database.clone());
+    let first = pseudo_random(RETRY_PART, 1);
+    let second = pseudo_random(RETRY_PART, 2);
+    let (id, url, listed) = {
+        let api = Api::open(&config).await;
+        let init = api
+            .v1(
+                "/v1/files/multipart/init",
+                &json!({"path": "/mp", "name": "retried.bin", "size": 2 * RETRY_PART,
+                        "partSize": RETRY_PART, "checksum": "crc32c"}),
+            )
+            .await;
+        assert_eq!(init.status, 200, "{}", init.describe());
+        let id = init.json()["uploadId"].as_str().unwrap().to_owned();
+        let urls = api
+            .v1(
+                "/v1/files/multipart/presigned-url",
+                &json!({"uploadId": id, "partNumbers": [1, 2]}),
+            )
+            .await;
+        assert_eq!(urls.status, 200, "{}", urls.describe());
+        let urls: Vec<String> = urls.json()["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| local(p["url"].as_str().unwrap()))
+            .collect();
+        let mut listed = Vec::new();
+        for (n, bytes) in [(1, &first), (2, &second)] {
+            let reply = api.call(Method::PUT, &urls[n - 1], bytes.clone()).await;
+            assert_eq!(reply.status, 200, "part {n}: {}", reply.describe());
+            listed.push(json!({"partNumber": n, "etag": reply.json()["etag"]}));
+        }
+        (id, urls[0].clone(), listed)
+    };
+
+    // A server killed while a retry of part 1 (other bytes, same size) waits to record itself.
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([RETRY_TEST, "--exact", "--nocapture", "--test-threads=1"])
+        .env(RETRY_CHILD, &data)
+        .env(RETRY_CHILD_DB, database.clone().unwrap_or_default())
+        .env(RETRY_CHILD_URL, &url)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.ends_with("READY") {
+                return true;
+            }
+        }
+        false
+    };
+    let ready = tokio::time::timeout(Duration::from_secs(60), ready).await;
+    assert!(
+        matches!(ready, Ok(true)),
+        "the crashing server never got the retry's bytes on disk (its output is above)"
+    );
+    child.kill().await.unwrap();
+
+    // After the restart the recorded part is the first attempt, bytes and ETag alike: complete
+    // with the ETags the client was given makes the file of those bytes, with their checksum.
+    let api = Api::restart(&config, "after the crash").await;
+    let done = api
+        .v1(
+            "/v1/files/multipart/complete",
+            &json!({"uploadId": id, "parts": listed}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.describe());
+    let whole = [first.as_slice(), second.as_slice()].concat();
+    let file = api.get("mp/retried.bin").await;
+    assert!(
+        file.status == 200 && file.body == whole,
+        "the file is not the recorded parts' bytes: {} bytes",
+        file.body.len()
+    );
+    use base64::Engine as _;
+    let crc =
+        base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(&whole).to_be_bytes());
+    assert_eq!(
+        done.json()["checksum"],
+        json!(crc),
+        "the recorded checksum is the bytes'"
+    );
+    assert_eq!(files_below(&data.join("tmp")), Vec::<PathBuf>::new());
+}

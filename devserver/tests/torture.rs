@@ -710,9 +710,17 @@ async fn kill_9_at_random_moments_loses_nothing_acknowledged() {
     }
     let acknowledged: u64 = tally.acknowledged.values().sum();
     println!(
-        "torture: {rounds} rounds in {:.1} s, seed {seed}: {acknowledged} operations acknowledged \
-         and kept {:?}; {} in flight at a kill ({} landed whole, {} not at all, 0 torn); \
-         {} path checks, rows and blobs consistent after every restart",
+        "torture: {rounds} rounds on {} in {:.1} s, seed {seed}: {acknowledged} operations \
+         acknowledged and kept {:?}; {} in flight at a kill ({} landed whole, {} not at all, 0 \
+         torn); {} path checks, rows and blobs consistent after every restart",
+        if database
+            .as_deref()
+            .is_some_and(|d| d.starts_with("postgres"))
+        {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         started.elapsed().as_secs_f64(),
         tally.acknowledged,
         tally.in_flight,

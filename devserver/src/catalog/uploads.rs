@@ -232,6 +232,36 @@ pub async fn delete_parts(tx: &mut Tx, id: &str) -> AppResult<Vec<String>> {
     Ok(rows.into_iter().map(|(b,)| b).collect())
 }
 
+/// Removes an upload whose TTL still ran out before `now_ms` when the row is deleted (a
+/// completion may have renewed it since the collector listed it), with its parts; answers the
+/// parts' blobs, or `None` when it is gone or not expired any more. On PostgreSQL the delete
+/// waits for a completion or a part holding the row, then checks the expiry again.
+pub async fn delete_expired(tx: &mut Tx, id: &str, now_ms: i64) -> AppResult<Option<Vec<String>>> {
+    let gone = sqlx::query("DELETE FROM uploads WHERE id = $1 AND expires_ms < $2")
+        .bind(id)
+        .bind(now_ms)
+        .execute(tx.conn())
+        .await?;
+    if gone.rows_affected() == 0 {
+        return Ok(None);
+    }
+    delete_parts(tx, id).await.map(Some)
+}
+
+/// Keeps an unfinished upload from expiring before `until_ms` (a completion holds it so while
+/// it reads the parts); answers false when the upload is gone or completed.
+pub async fn hold(tx: &mut Tx, id: &str, until_ms: i64) -> AppResult<bool> {
+    let changed = sqlx::query(
+        "UPDATE uploads SET expires_ms = CASE WHEN expires_ms < $2 THEN $2 ELSE expires_ms END \
+         WHERE id = $1 AND result IS NULL",
+    )
+    .bind(id)
+    .bind(until_ms)
+    .execute(tx.conn())
+    .await?;
+    Ok(changed.rows_affected() > 0)
+}
+
 /// Removes an upload and its parts; answers the parts' blobs, or `None` when it did not exist.
 pub async fn delete(tx: &mut Tx, id: &str) -> AppResult<Option<Vec<String>>> {
     let blobs = delete_parts(tx, id).await?;

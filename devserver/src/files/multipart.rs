@@ -278,7 +278,9 @@ impl Files {
 
     /// Checks every part (against the plan, and against `listed` when the client names them),
     /// joins them into one blob and makes it the file's content in the transaction that marks
-    /// the upload done. A repeated call answers what the first one made.
+    /// the upload done. A repeated call answers what the first one made. While it runs, the
+    /// upload is held against the collector (`COMPLETION_HOLD_MS`); a completion whose upload
+    /// another completion or an abort ended under it answers what that one left.
     pub async fn complete_upload(
         &self,
         who: &Principal,
@@ -290,28 +292,15 @@ impl Files {
         if let Some(done) = &upload.result {
             return self.completed_record(who, done).await;
         }
+        if !self.hold_upload(id).await? {
+            return self.ended_upload(who, id).await;
+        }
         if let Some(direct) = upload.direct.clone() {
             return self.complete_direct(who, &upload, &direct, listed).await;
         }
-        let stored = self.upload_parts(id).await?;
-        check_parts(&upload, &stored, listed, limits)?;
-        let algorithm = ChecksumAlgorithm::parse(&upload.checksum).unwrap_or_default();
-        let ids: Vec<String> = stored.iter().map(|p| p.blob_id.clone()).collect();
-        let joined = self
-            .concat_blobs(&ids, algorithm == ChecksumAlgorithm::Sha256)
-            .await?;
-        let crc = stored.iter().fold(0u32, |crc, p| {
-            crc32c::crc32c_combine(crc, p.crc32c, usize::try_from(p.size).unwrap_or(0))
-        });
-        let done = Completed {
-            record_id: 0,
-            size: joined.size,
-            etag: etag(joined.size, crc),
-            checksum: match algorithm {
-                ChecksumAlgorithm::Crc32c => Some(BASE64.encode(crc.to_be_bytes())),
-                ChecksumAlgorithm::Sha256 => joined.sha256.map(|d| BASE64.encode(d)),
-                ChecksumAlgorithm::None => None,
-            },
+        let (ids, joined, done) = match self.join_parts(&upload, listed, limits).await {
+            Ok(joined) => joined,
+            Err(e) => return self.unless_ended(who, id, e).await,
         };
         let content = Content {
             blob_id: joined.id.clone(),
@@ -334,14 +323,75 @@ impl Files {
             Ok(None) => {
                 // Another completion got there first: answer what it made.
                 self.discard_blobs(std::slice::from_ref(&joined.id)).await?;
-                let upload = self.get_upload(who, id).await?;
-                let done = upload.result.ok_or_else(ApiError::internal)?;
-                self.completed_record(who, &done).await
+                self.ended_upload(who, id).await
             }
             Err(e) => {
                 self.discard_blobs(std::slice::from_ref(&joined.id)).await?;
-                Err(e)
+                self.unless_ended(who, id, e).await
             }
+        }
+    }
+
+    /// Keeps the upload from the collector for the length of a completion: its TTL runs for at
+    /// least `COMPLETION_HOLD_MS` more. False when it is gone or completed already.
+    async fn hold_upload(&self, id: &str) -> AppResult<bool> {
+        let mut tx = self.catalog().begin().await?;
+        let held = uploads::hold(&mut tx, id, now_ms().saturating_add(COMPLETION_HOLD_MS)).await?;
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    /// Reads and checks the stored parts and joins them into one unpublished blob; answers the
+    /// parts' blobs, the joined blob and what the completion will answer.
+    async fn join_parts(
+        &self,
+        upload: &Upload,
+        listed: Option<&[CompletedPart]>,
+        limits: PartLimits,
+    ) -> AppResult<(Vec<String>, crate::blobs::BlobPut, Completed)> {
+        let stored = self.upload_parts(&upload.id).await?;
+        check_parts(upload, &stored, listed, limits)?;
+        let algorithm = ChecksumAlgorithm::parse(&upload.checksum).unwrap_or_default();
+        let ids: Vec<String> = stored.iter().map(|p| p.blob_id.clone()).collect();
+        let joined = self
+            .concat_blobs(&ids, algorithm == ChecksumAlgorithm::Sha256)
+            .await?;
+        let crc = stored.iter().fold(0u32, |crc, p| {
+            crc32c::crc32c_combine(crc, p.crc32c, usize::try_from(p.size).unwrap_or(0))
+        });
+        let done = Completed {
+            record_id: 0,
+            size: joined.size,
+            etag: etag(joined.size, crc),
+            checksum: match algorithm {
+                ChecksumAlgorithm::Crc32c => Some(BASE64.encode(crc.to_be_bytes())),
+                ChecksumAlgorithm::Sha256 => joined.sha256.map(|d| BASE64.encode(d)),
+                ChecksumAlgorithm::None => None,
+            },
+        };
+        Ok((ids, joined, done))
+    }
+
+    /// The answer of a completion whose upload ended under it: what the completion that got
+    /// there first made, or not found when it was aborted or expired.
+    async fn ended_upload(&self, who: &Principal, id: &str) -> AppResult<(Completed, FileRecord)> {
+        match self.get_upload(who, id).await?.result {
+            Some(done) => self.completed_record(who, &done).await,
+            None => Err(not_found(id)),
+        }
+    }
+
+    /// `e`, unless the upload ended while the completion ran (its parts went with it: that, not
+    /// `e`, is the answer then).
+    async fn unless_ended(
+        &self,
+        who: &Principal,
+        id: &str,
+        e: AppError,
+    ) -> AppResult<(Completed, FileRecord)> {
+        match self.upload_by_id(id).await? {
+            Some(u) if u.result.is_none() => Err(e),
+            _ => self.ended_upload(who, id).await,
         }
     }
 
@@ -450,8 +500,8 @@ impl Files {
         Ok(())
     }
 
-    /// Removes uploads whose TTL ran out before `now_ms`, with their parts. Answers how many
-    /// went.
+    /// Removes uploads whose TTL ran out before `now_ms`, with their parts, unless a completion
+    /// holds them. Answers how many went.
     pub async fn expire_uploads(&self, now_ms: i64) -> AppResult<usize> {
         let ids = {
             let mut conn = self.catalog().read().await?;
@@ -460,9 +510,15 @@ impl Files {
         let mut tx = self.catalog().begin().await?;
         let mut blobs = Vec::new();
         let mut directs = Vec::new();
+        let mut removed = 0;
         for id in &ids {
-            directs.extend(uploads::get(tx.conn(), id).await?.and_then(|u| u.direct));
-            blobs.extend(uploads::delete(&mut tx, id).await?.unwrap_or_default());
+            // Gone meanwhile, or held by a completion since it was listed: not this one's.
+            let direct = uploads::get(tx.conn(), id).await?.and_then(|u| u.direct);
+            if let Some(parts) = uploads::delete_expired(&mut tx, id, now_ms).await? {
+                removed += 1;
+                blobs.extend(parts);
+                directs.extend(direct);
+            }
         }
         for blob in &blobs {
             catalog::add_garbage(&mut tx, blob, now_ms).await?;
@@ -475,9 +531,13 @@ impl Files {
                 tracing::warn!(blob = direct.blob, error = %e, "could not abort an expired store upload");
             }
         }
-        Ok(ids.len())
+        Ok(removed)
     }
 }
+
+/// How long a completion holds its upload against the collector, at least: longer than any
+/// join of parts takes. A server that dies mid-completion leaves the upload to expire after it.
+const COMPLETION_HOLD_MS: i64 = 3600 * 1000;
 
 fn size_error(n: u64, expected: u64, got: u64) -> AppError {
     AppError::api(

@@ -2,7 +2,9 @@
 //! that answers early (bad key, bad path, over the limit) and closes the connection with the
 //! body unread makes the kernel reset it; Chromium still shows the answer, but Firefox and
 //! WebKit then report a network error and the caller never sees the error code. So the rest of
-//! the body is read and thrown away first, bounded in bytes and time.
+//! the body is read and thrown away first, bounded in bytes and time, and cut off at the first
+//! pause longer than `--body-timeout`: a client that stalls after its error answer is not waited
+//! for (the answer then goes out at once).
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -10,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -18,7 +20,7 @@ use http_body_util::BodyExt;
 
 /// Most bytes read and discarded after an error answer.
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
-/// Longest time spent reading them.
+/// Longest time spent reading them, however steadily they come.
 const DRAIN_TIME: Duration = Duration::from_secs(30);
 
 type Slot = Arc<Mutex<Option<Body>>>;
@@ -67,9 +69,13 @@ impl Drop for Returning {
 }
 
 /// Middleware: after a 4xx/5xx answer, reads and discards what is left of the request body
-/// (at most 64 MiB, at most 30 s) so that the connection ends cleanly and every browser sees
-/// the answer.
-pub(super) async fn drain_after_error(req: Request, next: Next) -> Response {
+/// (at most 64 MiB, at most 30 s, no pause longer than the body timeout) so that the connection
+/// ends cleanly and every browser sees the answer.
+pub(super) async fn drain_after_error(
+    State(state): State<crate::state::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let slot: Slot = Arc::default();
     let (parts, body) = req.into_parts();
     let body = Body::new(Returning {
@@ -81,17 +87,20 @@ pub(super) async fn drain_after_error(req: Request, next: Next) -> Response {
     if status.is_client_error() || status.is_server_error() {
         let rest = slot.lock().ok().and_then(|mut s| s.take());
         if let Some(rest) = rest {
-            let _ = tokio::time::timeout(DRAIN_TIME, discard(rest)).await;
+            let pause = state.body_timeout().min(DRAIN_TIME);
+            let _ = tokio::time::timeout(DRAIN_TIME, discard(rest, pause)).await;
         }
     }
     response
 }
 
-async fn discard(mut body: Body) {
+/// Reads `body` to its end, to `DRAIN_LIMIT` bytes, or to the first wait for a frame longer
+/// than `pause`.
+async fn discard(mut body: Body, pause: Duration) {
     let mut seen = 0u64;
     while seen < DRAIN_LIMIT {
-        match body.frame().await {
-            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
+        match tokio::time::timeout(pause, body.frame()).await {
+            Ok(Some(Ok(frame))) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
             _ => break,
         }
     }

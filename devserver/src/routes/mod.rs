@@ -47,7 +47,10 @@ pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             state.body_timeout(),
         ))
-        .layer(middleware::from_fn(drain::drain_after_error))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            drain::drain_after_error,
+        ))
         .layer(DefaultBodyLimit::disable())
         .with_state(state.clone());
     // The custom-domain rewrite must run before routing, so it wraps the finished router.
