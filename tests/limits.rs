@@ -19,6 +19,7 @@ async fn quick(max_connections: usize, max_uploads: usize) -> Server {
         c.header_timeout = 1;
         c.idle_timeout = 1;
         c.body_timeout = 1;
+        c.min_body_rate = 100;
         c.max_connections = max_connections;
         c.max_uploads = max_uploads;
     })
@@ -143,6 +144,62 @@ async fn a_stalled_upload_is_refused_and_leaves_nothing() {
     }
     let (answer, _) = until_closed(&mut stream, Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickling_upload_is_refused_once_its_grace_runs_out_and_frees_its_slot() {
+    // Grace (the body timeout) 2 s, then at least 100 bytes a second; one upload slot.
+    let server = Server::start_with(|c| {
+        c.body_timeout = 2;
+        c.min_body_rate = 100;
+        c.idle_timeout = 30;
+        c.max_uploads = 1;
+    })
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(format!("POST {ROOT}/files/trickle.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    // One byte every 100 ms: never a pause of 2 s, but 10 bytes a second.
+    let started = Instant::now();
+    let (mut reader, mut writer) = stream.into_split();
+    let read = async {
+        let mut got = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(8), reader.read_to_end(&mut got)).await;
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    let write = async {
+        for _ in 0..100 {
+            if writer.write_all(b"t").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let (answer, ()) = tokio::join!(read, write);
+    let took = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("8011") && answer.contains("slower than 100 bytes"),
+        "{answer}"
+    );
+    assert!(took < Duration::from_secs(6), "refused after {took:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        server.tmp_files().is_empty(),
+        "tmp/: {:?}",
+        server.tmp_files()
+    );
+    // Its slot is free again: a normal upload goes through.
+    let response = server
+        .client
+        .post(server.files_url("after.bin"))
+        .body(vec![b'a'; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

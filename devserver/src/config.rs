@@ -127,17 +127,23 @@ pub struct Config {
     pub idle_timeout: u64,
 
     /// Seconds an upload's body may pause between two chunks; past it the upload is refused
-    /// (`8011`) and leaves nothing. A slow upload that keeps sending survives.
-    #[arg(long, env = "STOWAGE_BODY_TIMEOUT", default_value_t = 60)]
+    /// (`8011`) and leaves nothing. Also the grace period of `--min-body-rate`.
+    #[arg(long, env = "STOWAGE_BODY_TIMEOUT", default_value_t = 20)]
     pub body_timeout: u64,
+
+    /// Bytes a second a request body must average once it has been arriving for
+    /// `--body-timeout` seconds; a slower one is refused (`8011`) and leaves nothing. 0: any.
+    #[arg(long, env = "STOWAGE_MIN_BODY_RATE", default_value_t = 1024)]
+    pub min_body_rate: u64,
 
     /// Most connections open at once; one more gets `429 {code: 7009}` with `Retry-After`.
     #[arg(long, env = "STOWAGE_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
 
     /// Most requests with a body (uploads, parts, JSON calls) served at once; one more gets
-    /// `429 {code: 7009}` with `Retry-After`.
-    #[arg(long, env = "STOWAGE_MAX_UPLOADS", default_value_t = 256)]
+    /// `429 {code: 7009}` with `Retry-After`. Each open upload holds a temp file, a descriptor
+    /// and a few hundred KiB; slow ones are cut off by `--body-timeout` and `--min-body-rate`.
+    #[arg(long, env = "STOWAGE_MAX_UPLOADS", default_value_t = 1024)]
     pub max_uploads: usize,
 
     /// Seconds requests in flight may take to finish after SIGTERM or SIGINT.

@@ -33,6 +33,7 @@ struct Inner {
     /// One permit per request with a body being served.
     uploads: Arc<tokio::sync::Semaphore>,
     body_timeout: std::time::Duration,
+    min_body_rate: u64,
     first_app: AppCredentials,
     public_base: String,
     custom_domain: Option<CustomDomain>,
@@ -150,6 +151,7 @@ impl AppState {
                 cors_origins: config.cors_origins.clone(),
                 uploads: Arc::new(tokio::sync::Semaphore::new(config.max_uploads.max(1))),
                 body_timeout: std::time::Duration::from_secs(config.body_timeout.max(1)),
+                min_body_rate: config.min_body_rate,
                 first_app,
                 public_base: format!("http://{}", config.listen),
                 custom_domain,
@@ -238,6 +240,12 @@ impl AppState {
         self.inner.body_timeout
     }
 
+    /// Bytes a second a body must average after its first `--body-timeout` (0: any).
+    #[must_use]
+    pub fn min_body_rate(&self) -> u64 {
+        self.inner.min_body_rate
+    }
+
     /// The origins CORS allows (empty: any).
     #[must_use]
     pub fn cors_origins(&self) -> &[String] {
@@ -287,6 +295,13 @@ impl AppState {
             Some(base) => REQUEST_BASE.scope(base, f).await,
             None => f.await,
         }
+    }
+
+    /// The base of the request being served, if one was set: what a task spawned for it
+    /// passes on with [`Self::serving_base`].
+    #[must_use]
+    pub fn current_base() -> Option<String> {
+        REQUEST_BASE.try_with(Clone::clone).ok()
     }
 
     /// The base of the URLs handed out in answer to a request with these headers (see

@@ -473,7 +473,11 @@ async fn a_write_cut_off_midway_is_swept_by_age() {
         tx.send(Ok(vec![7u8; 1024 * 1024])).await.unwrap();
     }
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    upload.abort();
+    // The client vanishes: its connection resets (a request is not cancelled with its caller).
+    tx.send(Err(std::io::Error::other("connection reset")))
+        .await
+        .unwrap();
+    drop(tx);
     let _ = upload.await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let files = s.state.files();

@@ -60,6 +60,14 @@ fn incomplete() -> AppError {
     AppError::api(ErrorCode::IncompleteBody, "The request body ended early")
 }
 
+/// A body that failed: cut off for its pace (`routes/pace.rs`), or ended early.
+fn body_error(e: &axum::Error) -> AppError {
+    match super::pace::too_slow(e) {
+        Some(slow) => AppError::api(ErrorCode::IncompleteBody, slow.to_string()),
+        None => incomplete(),
+    }
+}
+
 /// Refuses a body whose declared length is over `limit`, before reading it.
 pub(super) fn check_length(headers: &HeaderMap, limit: u64) -> AppResult<()> {
     let declared = headers
@@ -95,7 +103,10 @@ pub(super) async fn upload(req: Request, limit: u64) -> AppResult<Upload> {
     check_length(req.headers(), limit)?;
     let declared = content_type(req.headers()).map(str::to_owned);
     if declared.as_deref().map(essence).as_deref() != Some("multipart/form-data") {
-        let bytes = req.into_body().into_data_stream().map_err(|_| incomplete());
+        let bytes = req
+            .into_body()
+            .into_data_stream()
+            .map_err(|e| body_error(&e));
         return Ok(Upload::Raw {
             bytes: Box::pin(limited(bytes, limit)),
             declared_type: declared,
@@ -197,7 +208,7 @@ pub(super) fn base64_upload(
         ));
     }
     check_length(headers, limit.saturating_mul(4) / 3 + 4)?;
-    let chunks = body.into_data_stream().map_err(|_| incomplete());
+    let chunks = body.into_data_stream().map_err(|e| body_error(&e));
     let decoded = stream::try_unfold(
         (Box::pin(chunks), BytesMut::new(), false),
         move |(mut chunks, mut carry, done)| async move {
@@ -236,7 +247,7 @@ pub(super) async fn json_object(headers: &HeaderMap, body: Body) -> AppResult<Ma
         {
             too_large(JSON_LIMIT as u64)
         } else {
-            incomplete()
+            body_error(&e)
         }
     })?;
     match serde_json::from_slice::<Value>(&bytes) {

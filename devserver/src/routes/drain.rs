@@ -88,20 +88,30 @@ pub(super) async fn drain_after_error(
         let rest = slot.lock().ok().and_then(|mut s| s.take());
         if let Some(rest) = rest {
             let pause = state.body_timeout().min(DRAIN_TIME);
-            let _ = tokio::time::timeout(DRAIN_TIME, discard(rest, pause)).await;
+            let drained = discard(rest, pause, state.min_body_rate());
+            let _ = tokio::time::timeout(DRAIN_TIME, drained).await;
         }
     }
     response
 }
 
-/// Reads `body` to its end, to `DRAIN_LIMIT` bytes, or to the first wait for a frame longer
-/// than `pause`.
-async fn discard(mut body: Body, pause: Duration) {
+/// Reads `body` to its end, to `DRAIN_LIMIT` bytes, to the first wait for a frame longer than
+/// `pause`, or until, `pause` after the start, it averages fewer than `min_rate` bytes a second
+/// (the pace of `routes/pace.rs`: a trickle does not hold the answer back either).
+async fn discard(mut body: Body, pause: Duration, min_rate: u64) {
+    let started = tokio::time::Instant::now();
     let mut seen = 0u64;
     while seen < DRAIN_LIMIT {
         match tokio::time::timeout(pause, body.frame()).await {
             Ok(Some(Ok(frame))) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
             _ => break,
+        }
+        let elapsed = started.elapsed();
+        if min_rate > 0
+            && elapsed > pause
+            && u128::from(seen) < u128::from(min_rate) * elapsed.as_millis() / 1000
+        {
+            break;
         }
     }
 }

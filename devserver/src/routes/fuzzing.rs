@@ -69,7 +69,7 @@ async fn read_upload(content_type: &[u8], bytes: Vec<u8>, limit: u64) -> Result<
     }
 }
 
-async fn drain(mut stream: crate::blobs::ByteStream<'_>) -> Result<u64, AppError> {
+async fn drain(mut stream: crate::files::ByteStream<'_>) -> Result<u64, AppError> {
     let mut length = 0u64;
     while let Some(chunk) = stream.next().await {
         length += chunk?.len() as u64;

@@ -8,6 +8,7 @@ mod cognite;
 mod cursor;
 mod drain;
 pub mod fuzzing;
+pub(crate) mod pace;
 pub(crate) mod principal;
 mod serve;
 mod signed;
@@ -44,9 +45,7 @@ pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
         .layer(middleware::from_fn(bkend::envelope))
         .layer(middleware::from_fn_with_state(state.clone(), upload_slots))
         .layer(middleware::from_fn(detached))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            state.body_timeout(),
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), pace::paced))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             drain::drain_after_error,
@@ -140,7 +139,9 @@ async fn detached(req: Request, next: Next) -> Response {
     if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
         return next.run(req).await;
     }
-    let request = tracing::Instrument::instrument(next.run(req), tracing::Span::current());
+    // A task of its own keeps the request's span and the base of the URLs it hands out.
+    let served = AppState::serving_base(AppState::current_base(), next.run(req));
+    let request = tracing::Instrument::instrument(served, tracing::Span::current());
     match tokio::spawn(request).await {
         Ok(response) => response,
         Err(e) => {
