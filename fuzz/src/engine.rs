@@ -64,6 +64,8 @@ pub struct Report {
 const MAX_INPUT: usize = 4096;
 const MAX_CORPUS: usize = 4096;
 const MAX_FAILURES: usize = 20;
+/// Most new inputs one run writes into the kept corpus.
+const MAX_SAVED: usize = 64;
 const BYTES: &[u8] = b"\0\x01\x7f\xff/\\.%\n\r\t \"'{}[],:;-=&?#+*~!$^|<>()@0123456789eE";
 const NUMBERS: &[&str] = &[
     "0",
@@ -121,11 +123,22 @@ pub fn fuzz(
     let mut seen = BTreeSet::new();
     let mut failures = Vec::new();
     let mut execs = 0u64;
+    let mut saved = 0;
+    // `FUZZ_SHOW_OUTCOMES=1` prints each new outcome, to see what tells inputs apart.
+    let show = std::env::var_os("FUZZ_SHOW_OUTCOMES").is_some();
     // Every seed runs once as it is, then the mutants.
     let mut queue: Vec<Vec<u8>> = corpus.clone();
     while execs < budget.execs {
         if execs % 1024 == 0 && budget.time.is_some_and(|t| started.elapsed() >= t) {
             break;
+        }
+        if execs > 0 && execs % 1_000_000 == 0 {
+            eprintln!(
+                "fuzz: {:<16} {execs} inputs, {:.0} s, {} outcomes",
+                target.name(),
+                started.elapsed().as_secs_f64(),
+                seen.len()
+            );
         }
         let input = queue
             .pop()
@@ -135,9 +148,13 @@ pub fn fuzz(
             .unwrap_or_else(|panic| Err(format!("panicked: {}", panic_text(&*panic))));
         match outcome {
             Ok(kind) => {
+                if show && !seen.contains(&kind) {
+                    eprintln!("fuzz: {} new outcome {kind:?}", target.name());
+                }
                 if seen.insert(kind) && corpus.len() < MAX_CORPUS {
-                    if let Some(dir) = save {
+                    if let Some(dir) = save.filter(|_| saved < MAX_SAVED) {
                         write_named(&dir.join(target.name()), &input);
+                        saved += 1;
                     }
                     corpus.push(input);
                 }

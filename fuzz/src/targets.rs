@@ -40,11 +40,34 @@ fn status(name: &str, input: &[u8], (status, message): (u16, String)) -> Outcome
     if status >= 500 {
         return Err(format!("{name} answered {status}: {message}"));
     }
+    // The words before the first `:` name the check; a few after it, the kind of failure
+    // (serde's "expected value", "invalid type"), never what the input said.
     let quoted = |w: &str| input.windows(w.len()).any(|x| x == w.as_bytes());
-    let words: Vec<&str> = message
-        .split(|c: char| c.is_whitespace() || c == ':')
-        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic()) && !quoted(w))
-        .take(8)
+    let (check, detail) = message.split_once(':').unwrap_or((&message, ""));
+    const DETAIL: &[&str] = &[
+        "expected",
+        "invalid",
+        "type",
+        "value",
+        "missing",
+        "field",
+        "unknown",
+        "variant",
+        "duplicate",
+        "trailing",
+        "eof",
+        "number",
+        "string",
+        "map",
+        "sequence",
+        "length",
+        "at",
+    ];
+    let plain = |w: &&str| DETAIL.contains(w) && !quoted(w);
+    let words: Vec<&str> = check
+        .split_whitespace()
+        .filter(|w| w.chars().all(|c| c.is_ascii_alphabetic()))
+        .chain(detail.split_whitespace().filter(plain).take(3))
         .collect();
     Ok(format!("{status} {}", words.join(" ")))
 }
