@@ -387,7 +387,17 @@ async fn abort_mid_upload_rejects_and_stores_nothing() {
     // Big enough that the abort lands while the body is still on its way: WebKit reports its
     // first upload progress late, and a body that has wholly left the browser is a complete
     // upload to the server, which stores it even when the client goes before the answer.
+    // WebKit's progress can also lag the bytes themselves (its network process sends them), so
+    // a timer aborts as well, 40 ms in: well before 256 MiB can have left at loopback speed.
     let big = big_blob(&pseudo_random(MIB, 13), 256);
+    let timer = {
+        let controller = controller.clone();
+        Closure::<dyn Fn()>::new(move || controller.abort())
+    };
+    web_sys::window()
+        .expect("window")
+        .set_timeout_with_callback_and_timeout_and_arguments_0(timer.as_ref().unchecked_ref(), 40)
+        .expect("setTimeout");
     let result = c.upload(big, dir.clone(), Some(false), Some(options)).await;
     let result = match result {
         Ok(url) => panic!(
@@ -417,6 +427,7 @@ async fn abort_mid_upload_rejects_and_stores_nothing() {
         !exists(&c, &path).await,
         "an aborted upload must store nothing"
     );
+    drop(timer);
 }
 
 #[wasm_bindgen_test]
