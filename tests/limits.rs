@@ -117,8 +117,11 @@ async fn a_stalled_upload_is_refused_and_leaves_nothing() {
             took < Duration::from_secs(5),
             "{route}: stalled body held {took:?}"
         );
+        // The 8011 answer, or none when the idle timeout (also 1 s here) closes first, which
+        // may cut the answer's first bytes short.
+        let head: String = answer.chars().take(12).collect();
         assert!(
-            answer.is_empty() || answer.starts_with("HTTP/1.1 400"),
+            answer.starts_with("HTTP/1.1 400") || "HTTP/1.1 400".starts_with(&head),
             "{route}: {answer}"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -60,7 +60,7 @@ await run('races, disk full, durability', 'cargo', [
   'test', '--release', '-p', 'stowage-devserver', '--test', 'races', '--test', 'durability', '--', '--nocapture',
 ]);
 await run('limits, vanishing clients, hostile inputs', 'cargo', [
-  'test', '--release', '-p', 'stowage-tests', '--test', 'limits', '--test', 'listener', '--test', 'hostile', '--', '--nocapture',
+  'test', '--release', '-p', 'stowage-tests', '--test', 'limits', '--test', 'listener', '--test', 'vanishing', '--test', 'hostile', '--', '--nocapture',
 ]);
 if (!flags['skip-fuzz']) {
   await run('fuzz targets', 'cargo', ['run', '--release', '-p', 'stowage-fuzz', '--', '--execs', flags.execs]);

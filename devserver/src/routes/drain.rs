@@ -3,8 +3,9 @@
 //! body unread makes the kernel reset it; Chromium still shows the answer, but Firefox and
 //! WebKit then report a network error and the caller never sees the error code. So the rest of
 //! the body is read and thrown away first, bounded in bytes and time, and cut off at the first
-//! pause longer than `--body-timeout`: a client that stalls after its error answer is not waited
-//! for (the answer then goes out at once).
+//! pause longer than a second (or the body timeout) or once it trickles below
+//! `--min-body-rate`: a client that stalls after its error answer is not waited for (the answer
+//! then goes out at once).
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,8 @@ use http_body_util::BodyExt;
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 /// Longest time spent reading them, however steadily they come.
 const DRAIN_TIME: Duration = Duration::from_secs(30);
+/// Longest pause between two chunks while reading them, and the grace before their pace counts.
+const DRAIN_PAUSE: Duration = Duration::from_secs(1);
 
 type Slot = Arc<Mutex<Option<Body>>>;
 
@@ -69,7 +72,7 @@ impl Drop for Returning {
 }
 
 /// Middleware: after a 4xx/5xx answer, reads and discards what is left of the request body
-/// (at most 64 MiB, at most 30 s, no pause longer than the body timeout) so that the connection
+/// (at most 64 MiB, at most 30 s, no pause longer than a second, no trickle) so that the connection
 /// ends cleanly and every browser sees the answer.
 pub(super) async fn drain_after_error(
     State(state): State<crate::state::AppState>,
@@ -87,7 +90,10 @@ pub(super) async fn drain_after_error(
     if status.is_client_error() || status.is_server_error() {
         let rest = slot.lock().ok().and_then(|mut s| s.take());
         if let Some(rest) = rest {
-            let pause = state.body_timeout().min(DRAIN_TIME);
+            // A client still sending its body sends it without pauses; one that stalls or
+            // trickles has been waited for already (`routes/pace.rs`): a second long wait here
+            // would only hold its answer back.
+            let pause = state.body_timeout().min(DRAIN_PAUSE);
             let drained = discard(rest, pause, state.min_body_rate());
             let _ = tokio::time::timeout(DRAIN_TIME, drained).await;
         }
