@@ -298,8 +298,11 @@ const OPS = {
     const entry = ctx.catalog.pick(rand);
     if (!entry) return OPS.upload(ctx, rand);
     ctx.kind = 'download';
-    const candidates = entry.versions.slice(entry.acked);
+    // The versions acknowledged when the download starts, and every one written since: taken
+    // after the answer, so an overwrite that starts meanwhile and lands first is one of them.
+    const ackedAtStart = entry.acked;
     const { response, body } = await call(filesUrl(ctx.server, entry.path), {}, entry.path);
+    const candidates = entry.versions.slice(ackedAtStart);
     const declared = Number(response.headers.get('content-length'));
     if (declared !== body.length) {
       throw new OpError(200, `Content-Length ${declared} but ${body.length} bytes arrived`, { path: entry.path });
