@@ -112,11 +112,7 @@ async fn discard(mut body: Body, pause: Duration, min_rate: u64) {
             Ok(Some(Ok(frame))) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
             _ => break,
         }
-        let elapsed = started.elapsed();
-        if min_rate > 0
-            && elapsed > pause
-            && u128::from(seen) < u128::from(min_rate) * elapsed.as_millis() / 1000
-        {
+        if super::pace::trickling(seen, started.elapsed(), pause, min_rate) {
             break;
         }
     }

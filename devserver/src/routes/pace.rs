@@ -54,6 +54,14 @@ pub(crate) fn too_slow(e: &axum::Error) -> Option<TooSlow> {
     None
 }
 
+/// Whether `seen` bytes in `elapsed` are a trickle: past the `grace`, fewer than `min_rate`
+/// bytes a second on average (0: no minimum).
+pub(super) fn trickling(seen: u64, elapsed: Duration, grace: Duration, min_rate: u64) -> bool {
+    min_rate > 0
+        && elapsed > grace
+        && u128::from(seen) < u128::from(min_rate) * elapsed.as_millis() / 1000
+}
+
 /// A body held to its pace.
 struct Paced {
     inner: Body,
@@ -86,13 +94,12 @@ impl HttpBody for Paced {
             Poll::Ready(Some(Ok(frame))) => {
                 self.seen += frame.data_ref().map_or(0, |d| d.len() as u64);
                 let elapsed = now.duration_since(started);
-                if self.min_rate > 0 && elapsed > self.pause {
-                    let floor = u128::from(self.min_rate) * elapsed.as_millis() / 1000;
-                    if u128::from(self.seen) < floor && !self.inner.is_end_stream() {
-                        return Poll::Ready(Some(Err(axum::Error::new(TooSlow::Trickling(
-                            self.min_rate,
-                        )))));
-                    }
+                if trickling(self.seen, elapsed, self.pause, self.min_rate)
+                    && !self.inner.is_end_stream()
+                {
+                    return Poll::Ready(Some(Err(axum::Error::new(TooSlow::Trickling(
+                        self.min_rate,
+                    )))));
                 }
                 let deadline = now + self.pause;
                 self.timer.as_mut().reset(deadline);

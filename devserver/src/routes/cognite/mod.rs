@@ -285,34 +285,47 @@ async fn list(
 /// The query a `POST /files/list` body asks for.
 pub(in crate::routes) fn list_query(req: ListRequest) -> Result<FileQuery> {
     req.validate()?;
-    if let Some(f) = &req.filter {
-        f.reject_unsupported().map_err(|e| e.within("filter"))?;
-    }
     let limit = req.page_size()?;
     let partition = req.partition()?;
-    let mut filter = wire::filter(req.filter)?;
+    let mut filter = checked_filter(req.filter)?;
     filter.partition = partition.map(|p| (p.count, p.index - 1));
     let after = match req.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(cursor::decode("id", c).map_err(Error::from)?),
         None => None,
     };
-    Ok(FileQuery {
+    Ok(by_id(filter, limit, after))
+}
+
+/// A body's `filter`, refused when it asks for what Stowage does not support.
+fn checked_filter(
+    f: Option<stowage_protocol::cognite::FileFilter>,
+) -> Result<crate::model::Filter> {
+    if let Some(f) = &f {
+        f.reject_unsupported().map_err(|e| e.within("filter"))?;
+    }
+    Ok(wire::filter(f)?)
+}
+
+/// Records matching `filter` by id, `limit` of them, after the cursor's place.
+fn by_id(
+    filter: crate::model::Filter,
+    limit: usize,
+    after: Option<crate::model::After>,
+) -> FileQuery {
+    FileQuery {
         filter,
         order: Order::Id,
         limit: u32::try_from(limit).unwrap_or(1000),
         after,
         offset: 0,
-    })
+    }
 }
 
 /// The query a `POST /files/search` body asks for.
 pub(in crate::routes) fn search_query(req: SearchRequest) -> Result<FileQuery> {
     req.validate()?;
-    if let Some(f) = &req.filter {
-        f.reject_unsupported().map_err(|e| e.within("filter"))?;
-    }
     let limit = req.result_limit()?;
-    let mut filter = wire::filter(req.filter)?;
+    let mut filter = checked_filter(req.filter)?;
     filter.name_words = req
         .search
         .and_then(|s| s.name)
@@ -320,13 +333,7 @@ pub(in crate::routes) fn search_query(req: SearchRequest) -> Result<FileQuery> {
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    Ok(FileQuery {
-        filter,
-        order: Order::Id,
-        limit: u32::try_from(limit).unwrap_or(1000),
-        after: None,
-        offset: 0,
-    })
+    Ok(by_id(filter, limit, None))
 }
 
 /// `POST /files/search`: every word of `search.name` in the name, narrowed by `filter`.
@@ -352,12 +359,9 @@ async fn aggregate(
     let who = authenticate(&state, &project, &headers).await?;
     let req: AggregateRequest = json(body).await?;
     req.validate()?;
-    if let Some(f) = &req.filter {
-        f.reject_unsupported().map_err(|e| e.within("filter"))?;
-    }
     let count = state
         .files()
-        .count(&who, &wire::filter(req.filter)?)
+        .count(&who, &checked_filter(req.filter)?)
         .await?;
     Ok(Json(ItemsResponse {
         items: vec![AggregateCount { count }],
