@@ -126,6 +126,10 @@ impl HttpBody for Paced {
 
 /// Middleware: holds every request body to the server's pace.
 pub(super) async fn paced(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // A request without a body (most GETs) needs no timer.
+    if HttpBody::is_end_stream(req.body()) {
+        return next.run(req).await;
+    }
     let pause = state.body_timeout();
     let min_rate = state.min_body_rate();
     let req = req.map(|inner| {
