@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing', 'paging'];
+const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing', 'paging', 'cluster'];
 const TARGETS = ['upload-vs-fetch', 'multipart-c4-crc32c', 'wasm-heap', 'rss-64-uploads', 'small-uploads', 'large-upload', 'listing-flat'];
 /** Targets of a part added later: required only of a run that has that part. */
-const PART_TARGETS = { paging: ['paging-cursor', 'paging-offset'] };
+const PART_TARGETS = { paging: ['paging-cursor', 'paging-offset'], cluster: [] };
 const LISTINGS = ['backendless-offset', 'backendless-cursor', 'cognite', 'bkend'];
 const POSITIONS = ['first', 'middle', 'last'];
 const VARIANTS = [
@@ -128,6 +128,14 @@ function checkPaging(p) {
   positive('server.paging.growthOffset.ratio', p.growthOffset?.ratio);
 }
 
+function checkCluster(c) {
+  if (!c) return fail('cluster', 'missing');
+  if (c.tool !== 'stowage-bench-cluster') fail('cluster.tool', `expected stowage-bench-cluster, got ${JSON.stringify(c.tool)}`);
+  if (typeof c.summary !== 'object' || c.summary === null) fail('cluster.summary', 'missing');
+  nonEmptyArray('cluster.large', c.large);
+  nonEmptyArray('cluster.small', c.small);
+}
+
 let results;
 try {
   results = JSON.parse(readFileSync(file, 'utf8'));
@@ -153,6 +161,7 @@ if (parts.includes('scaling')) checkScaling(results.browser?.scaling);
 if (parts.includes('server')) checkServer(results.server ?? {});
 if (parts.includes('listing')) checkListing(results.server?.listing);
 if (parts.includes('paging')) checkPaging(results.server?.paging);
+if (parts.includes('cluster')) checkCluster(results.cluster);
 
 // A full run measures every part; one from before a part existed lacks only that part.
 const full = !results.quick && PARTS.filter((p) => !PART_TARGETS[p]).every((p) => parts.includes(p));

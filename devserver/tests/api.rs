@@ -457,8 +457,8 @@ async fn unpublished_blobs_are_settled_at_start_and_published_ones_are_kept() {
 
 #[tokio::test]
 async fn a_write_cut_off_midway_is_swept_by_age() {
-    // On an object store nothing is listed at start: the write's pending row is what tells the
-    // collector, once it is older than the pending TTL, that its blob is nobody's.
+    // A client that vanishes midway: the request runs on (it is not cancelled with its
+    // connection), sees the reset, and removes what it wrote itself, pending row included.
     let s = server().await;
     s.upload("kept.txt", b"kept").await;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
@@ -472,15 +472,48 @@ async fn a_write_cut_off_midway_is_swept_by_age() {
     for _ in 0..10 {
         tx.send(Ok(vec![7u8; 1024 * 1024])).await.unwrap();
     }
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    // The client vanishes: its connection resets (a request is not cancelled with its caller).
     tx.send(Err(std::io::Error::other("connection reset")))
         .await
         .unwrap();
     drop(tx);
     let _ = upload.await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let files = s.state.files();
+    let before = stowage_devserver::model::now_ms() + 1;
+    assert_eq!(
+        files.sweep_pending(before).await.unwrap(),
+        0,
+        "the request cleaned up after its vanished client: nothing is left for the collector"
+    );
+    assert_eq!(
+        files.stored_blobs().await.unwrap(),
+        1,
+        "only kept.txt's bytes are stored"
+    );
+
+    // A write that stops with no chance to clean up (a crash; here its future is dropped in
+    // the middle of the body): on an object store nothing is listed at start, so its pending
+    // row is what tells the collector, once it is older than the pending TTL, that its blob
+    // is nobody's.
+    let who = stowage_devserver::model::Principal::admin("demo");
+    let path = stowage_protocol::FilePath::parse("crashed.bin").unwrap();
+    let body: stowage_devserver::files::ByteStream<'static> =
+        Box::pin(futures_util::StreamExt::chain(
+            futures_util::stream::iter(
+                (0..10).map(|_| Ok(bytes::Bytes::from(vec![9u8; 1024 * 1024]))),
+            ),
+            futures_util::stream::pending(),
+        ));
+    let options = stowage_devserver::files::PutOptions {
+        mime_type: "application/octet-stream".into(),
+        overwrite: false,
+        expected_len: None,
+    };
+    let cut = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        files.put_path(&who, &path, body, options),
+    )
+    .await;
+    assert!(cut.is_err(), "the write was cut off, not finished");
     let before = stowage_devserver::model::now_ms() + 1;
     let swept = files.sweep_pending(before).await.unwrap();
     if files.blobs_on_disk() {
@@ -503,6 +536,7 @@ async fn a_write_cut_off_midway_is_swept_by_age() {
     );
     assert_eq!(s.get("kept.txt").await.1, b"kept");
     assert_eq!(s.get("cut.bin").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.get("crashed.bin").await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
