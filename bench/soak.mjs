@@ -15,7 +15,7 @@
 //
 // A human summary goes to stderr, the figures to the JSON file. Exits 1 when any request failed
 // (a non-2xx answer, a network error or a verification failure), when memory or descriptors are
-// not flat, or when a kind's p99 with slow clients is more than 2× the clean run's.
+// not flat (the live heap from `/metrics`; RSS must come back within 30 s of the load), or when a kind's p99 with slow clients is more than 2× the clean run's.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
@@ -410,12 +410,16 @@ async function client({ server, catalog, stats, deadline, index, seed }) {
 
 /**
  * Samples the server once a second: RSS (VmRSS), open descriptors (/proc/PID/fd), files in
- * `{data}/tmp`, and the slow connections open on our side.
+ * `{data}/tmp`, the allocator's live heap (`stowage_heap_bytes{kind="allocated"}` of
+ * `/metrics`: what the server holds, as against what the allocator keeps mapped), and the slow
+ * connections open on our side.
  */
 class Monitor {
-  constructor(pid, dataDir) {
+  constructor(pid, dataDir, url) {
     this.pid = pid;
     this.dataDir = dataDir;
+    this.url = url;
+    this.heapBytes = null;
     this.t0 = performance.now();
     this.phase = 'start';
     this.phaseT0 = this.t0;
@@ -425,7 +429,19 @@ class Monitor {
     this.timer.unref();
   }
 
+  /** The live heap, from `/metrics` (fetched in the background; the last answer is kept). */
+  async readHeap() {
+    try {
+      const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(5000) });
+      const m = (await res.text()).match(/^stowage_heap_bytes\{kind="allocated"\} (\d+)/m);
+      if (m) this.heapBytes = Number(m[1]);
+    } catch {
+      // a busy server answers later; the last figure stands
+    }
+  }
+
   read() {
+    void this.readHeap();
     let rss = null;
     let fds = null;
     try {
@@ -478,6 +494,7 @@ class Monitor {
       phase: this.phase,
       tPhase: round((t - this.phaseT0) / 1000, 1),
       rssMiB: round(now.rss / MIB, 1),
+      heapMiB: this.heapBytes === null ? null : round(this.heapBytes / MIB, 1),
       fds: now.fds,
       tmpFiles: now.tmpFiles,
       slowOpen: this.slowOpen(),
@@ -648,13 +665,21 @@ function resources(series, phase, endOfLoad, settled, baseline) {
   const rssFlat = endOfLoad.rssMiB <= rssLimit;
   const fdsFlat = endOfLoad.fds <= fdLimit;
   const settledOk = settled.ok;
+  // Memory is judged by the live heap (what the server holds), not RSS (which also counts the
+  // pages the allocator keeps for reuse and returns only after its decay time): it must not
+  // grow under steady load, and must come back to the idle level once the load is gone.
+  const heapKnown = Number.isFinite(warm.heapMiB) && Number.isFinite(endOfLoad.heapMiB);
+  const heapLimit = heapKnown ? warm.heapMiB + Math.max(FLAT.rssSlackBytes / MIB, warm.heapMiB * FLAT.rssSlackShare) : null;
+  const heapFlat = heapKnown ? endOfLoad.heapMiB <= heapLimit : rssFlat;
+  const heapSettled = Number.isFinite(settled.heapMiB) && Number.isFinite(baseline.heapMiB) ? settled.heapMiB <= baseline.heapMiB + FLAT.rssSlackBytes / MIB : true;
   return {
     rssMiB: { start: first.rssMiB, afterWarmup: warm.rssMiB, max: Math.max(...samples.map((s) => s.rssMiB)), end: endOfLoad.rssMiB, limit: round(rssLimit, 1), settled: settled.rssMiB },
+    heapMiB: { start: first.heapMiB, afterWarmup: warm.heapMiB, max: Math.max(...samples.map((s) => s.heapMiB ?? 0)), end: endOfLoad.heapMiB, limit: heapLimit === null ? null : round(heapLimit, 1), settled: settled.heapMiB, idleBaseline: baseline.heapMiB },
     fds: { start: first.fds, afterWarmup: warm.fds, max: Math.max(...samples.map((s) => s.fds)), end: endOfLoad.fds, limit: fdLimit, settled: settled.fds, settledCatalog: settled.catalogFds, settledOther: settled.otherFds, idleBaseline: baseline.fds, idleBaselineOther: baseline.otherFds },
     tmpFiles: { max: Math.max(...samples.map((s) => s.tmpFiles)), end: endOfLoad.tmpFiles, settled: settled.tmpFiles },
     settledAfterS: settled.afterS,
     warmupSampleAtS: warm.tPhase,
-    flat: { rss: rssFlat, fds: fdsFlat, settled: settledOk, all: rssFlat && fdsFlat && settledOk },
+    flat: { heap: heapFlat, heapSettled, rssWithinSlack: rssFlat, fds: fdsFlat, settled: settledOk, all: heapFlat && heapSettled && fdsFlat && settledOk },
   };
 }
 
@@ -755,8 +780,9 @@ function printPhase(name, phase) {
   }
   const r = phase.resources;
   log(`   RSS MiB start ${r.rssMiB.start}, after warm-up ${r.rssMiB.afterWarmup}, max ${r.rssMiB.max}, end ${r.rssMiB.end} (limit ${r.rssMiB.limit}), settled ${r.rssMiB.settled}`);
+  log(`   live heap MiB start ${r.heapMiB.start}, after warm-up ${r.heapMiB.afterWarmup}, max ${r.heapMiB.max}, end ${r.heapMiB.end} (limit ${r.heapMiB.limit}), settled ${r.heapMiB.settled} (idle ${r.heapMiB.idleBaseline})`);
   log(`   fds start ${r.fds.start}, after warm-up ${r.fds.afterWarmup}, max ${r.fds.max}, end ${r.fds.end} (limit ${r.fds.limit}), settled ${r.fds.settled} (${r.fds.settledOther} besides the catalog's ${r.fds.settledCatalog}; idle ${r.fds.idleBaseline}, ${r.fds.idleBaselineOther} besides) after ${r.settledAfterS} s; tmp/ max ${r.tmpFiles.max}, settled ${r.tmpFiles.settled}`);
-  log(`   flat: rss ${r.flat.rss}, fds ${r.flat.fds}, settled ${r.flat.settled}`);
+  log(`   flat: heap ${r.flat.heap}, heap settled ${r.flat.heapSettled}, fds ${r.flat.fds}, settled ${r.flat.settled} (RSS within slack: ${r.flat.rssWithinSlack})`);
   for (const [kind, o] of Object.entries(phase.slowClients ?? {})) {
     log(`   slow ${kind.padEnd(8)} ${o.clients} clients, ${o.connections} connections: ${o.closedByServer} closed by the server (after ${o.closedAfterS ? `${o.closedAfterS.min}–${o.closedAfterS.max} s, median ${o.closedAfterS.p50}` : '-'}; answers ${JSON.stringify(o.answersBeforeClose)}${Object.keys(o.socketErrors).length ? `, ${JSON.stringify(o.socketErrors)}` : ''}), ${o.stillOpenAtEnd} still open (ages ${o.stillOpenAgeS ? `${o.stillOpenAgeS.min}–${o.stillOpenAgeS.max} s` : '-'}, ${o.stillOpenAnswered} answered)`);
   }
@@ -797,8 +823,9 @@ async function main() {
   };
   process.once('SIGINT', () => stop().finally(() => process.exit(130)));
   try {
-    const monitor = new Monitor(server.child.pid, server.dataDir);
+    const monitor = new Monitor(server.child.pid, server.dataDir, server.url);
     await sleep(1000);
+    await monitor.readHeap();
     const first = monitor.sample();
     const fdTargets = monitor.fdTargets();
     const baseline = { ...first, fdTargets, catalogFds: catalogFds(fdTargets), otherFds: first.fds - catalogFds(fdTargets) };
@@ -814,6 +841,19 @@ async function main() {
     const between = await settle(monitor, baseline);
     const dirty = await runPhase({ name: 'slow', server, monitor, baseline, slow: SLOW > 0 ? counts : null });
     printPhase(`with ${SLOW} slow clients`, dirty);
+    // RSS after the load: the allocator returns freed pages after its decay time (jemalloc's
+    // background thread, 10 s); it must come back to the clean phase's level within 30 s.
+    const rssGoal = clean.resources.rssMiB.max + FLAT.rssSlackBytes / MIB;
+    const idleStarted = performance.now();
+    let idle = monitor.sample();
+    while (performance.now() - idleStarted < 30_000 && idle && idle.rssMiB > rssGoal) {
+      await sleep(1000);
+      idle = monitor.sample();
+    }
+    await monitor.readHeap();
+    const rssAfterIdle = { rssMiB: idle?.rssMiB ?? null, heapMiB: monitor.heapBytes === null ? null : round(monitor.heapBytes / MIB, 1), goalMiB: round(rssGoal, 1), afterS: round((performance.now() - idleStarted) / 1000, 1) };
+    rssAfterIdle.ok = rssAfterIdle.rssMiB !== null && rssAfterIdle.rssMiB <= rssGoal;
+    log(`after the load: RSS ${rssAfterIdle.rssMiB} MiB (goal ≤ ${rssAfterIdle.goalMiB}, the clean phase's peak + ${FLAT.rssSlackBytes / MIB}) after ${rssAfterIdle.afterS} s idle, live heap ${rssAfterIdle.heapMiB} MiB`);
     monitor.stop();
 
     const dataDir = dataDirSummary(server.dataDir);
@@ -834,9 +874,10 @@ async function main() {
     const verdict = {
       noErrors: errors.length === 0,
       flat: clean.resources.flat.all && dirty.resources.flat.all,
+      rssReturns: rssAfterIdle.ok,
       p99WithinTwice: Number.isFinite(maxRatio) && maxRatio <= 2 && Object.values(ratios).every((r) => r !== null),
     };
-    verdict.pass = verdict.noErrors && verdict.flat && verdict.p99WithinTwice;
+    verdict.pass = verdict.noErrors && verdict.flat && verdict.rssReturns && verdict.p99WithinTwice;
 
     const strip = ({ errors: _e, ...rest }) => rest;
     const report = {
@@ -853,6 +894,7 @@ async function main() {
       idleBaseline: baseline,
       clean: strip(clean),
       slow: strip(dirty),
+      afterLoad: rssAfterIdle,
       between: { deletedCleanEntries: deleted, deleteMs: round(deleteMs), settled: between },
       p99Ratio: { perKind: ratios, allOps: all, max: round(maxRatio) },
       errors: { total: errors.length, counts: errorCounts(errors), list: errors.slice(0, 1000) },

@@ -5,14 +5,36 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines; colour only on a terminal.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
 /// Storage server for Stowage: files as records in SQLite or PostgreSQL, bytes on disk;
 /// Backendless, bkend and Cognite API shapes.
 #[derive(Debug, Clone, Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Logs: levels come from RUST_LOG (default `info`), e.g. \
+        `RUST_LOG=warn` or `RUST_LOG=stowage_devserver=debug,tower_http=info`; one line per \
+        request at `info`, with the API key segment of its path replaced by `***` and no \
+        query string. Secrets given in the environment (STOWAGE_ADMIN_KEYS, \
+        STOWAGE_SIGNING_SECRET, STOWAGE_DATABASE) are never shown here."
+)]
 pub struct Config {
+    /// Log lines as `text` (coloured only when stdout is a terminal) or `json` (one object per
+    /// line: `timestamp`, `level`, `fields`, `target`, `span`).
+    #[arg(long, env = "STOWAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// The catalog of records: `sqlite://FILE` (default: `stowage.db` in the data directory) or
     /// `postgres://USER@HOST:PORT/DB` (several servers may share one).
-    #[arg(long, env = "STOWAGE_DATABASE")]
+    #[arg(long, env = "STOWAGE_DATABASE", hide_env_values = true)]
     pub database: Option<String>,
 
     /// Where file bytes live: `file://DIR` (default: `blobs/` in the data directory) or

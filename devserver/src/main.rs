@@ -1,17 +1,16 @@
 //! Starts `stowage-devserver`: parse flags, open the store, bind, serve until SIGINT or SIGTERM.
 
+use std::io::IsTerminal as _;
+
 use clap::Parser;
+use stowage_devserver::config::LogFormat;
 use stowage_devserver::{app, AppState, Config};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
     let mut config = Config::parse();
+    logs(config.log_format);
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -33,6 +32,11 @@ async fn main() -> std::process::ExitCode {
         }
     };
     state.spawn_upload_gc();
+    stowage_devserver::spawn_metrics_upkeep();
+    // jemalloc gives freed pages back from a thread of its own, so an idle server shrinks too.
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!(error = %e, "jemalloc's background purge is off");
+    }
     tracing::info!("listening on http://{}", config.listen);
     // SIGINT (Ctrl-C) and SIGTERM (systemd, Docker, Kubernetes) both drain in-flight requests.
     let shutdown = async {
@@ -56,4 +60,15 @@ async fn main() -> std::process::ExitCode {
     stowage_devserver::listen::serve(listener, router, config.limits(), shutdown).await;
     tracing::info!("stopped");
     std::process::ExitCode::SUCCESS
+}
+
+/// Log lines to stdout as `--log-format` says, at the levels of `RUST_LOG` (default `info`).
+fn logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let lines = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => lines.json().init(),
+        // No colour codes in a file or a pipe (journald, docker logs).
+        LogFormat::Text => lines.with_ansi(std::io::stdout().is_terminal()).init(),
+    }
 }

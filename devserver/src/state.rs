@@ -32,6 +32,7 @@ struct Inner {
     cors_origins: Vec<String>,
     /// One permit per request with a body being served.
     uploads: Arc<tokio::sync::Semaphore>,
+    max_uploads: usize,
     body_timeout: std::time::Duration,
     min_body_rate: u64,
     first_app: AppCredentials,
@@ -150,6 +151,7 @@ impl AppState {
                     .unwrap_or(i64::MAX),
                 cors_origins: config.cors_origins.clone(),
                 uploads: Arc::new(tokio::sync::Semaphore::new(config.max_uploads.max(1))),
+                max_uploads: config.max_uploads.max(1),
                 body_timeout: std::time::Duration::from_secs(config.body_timeout.max(1)),
                 min_body_rate: config.min_body_rate,
                 first_app,
@@ -226,6 +228,14 @@ impl AppState {
     #[must_use]
     pub fn token_ttl_ms(&self) -> i64 {
         self.inner.token_ttl_ms
+    }
+
+    /// How many requests with a body are being served (`/metrics`).
+    #[must_use]
+    pub fn uploads_in_flight(&self) -> usize {
+        self.inner
+            .max_uploads
+            .saturating_sub(self.inner.uploads.available_permits())
     }
 
     /// A permit to serve one more request with a body, if one is free.

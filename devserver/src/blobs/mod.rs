@@ -113,6 +113,9 @@ pub trait BlobStore: Send + Sync + Debug {
     /// A new blob `to` holding the blobs of `ids` one after the other (unpublished, durable).
     async fn concat(&self, ids: &[String], to: &str, sha256: bool) -> io::Result<BlobPut>;
 
+    /// Whether the store answers (`/readyz`): one cheap request, no listing.
+    async fn probe(&self) -> io::Result<()>;
+
     /// Removes a blob; a missing blob is not an error.
     async fn delete(&self, id: &str) -> io::Result<()>;
 

@@ -335,6 +335,14 @@ impl BlobStore for S3Blobs {
         self.direct.then_some(self as &dyn DirectStore)
     }
 
+    async fn probe(&self) -> io::Result<()> {
+        // A HEAD of a key no blob has: "not found" is the store answering.
+        match self.store.head(&self.key(".stowage-probe")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(to_io(e)),
+        }
+    }
+
     async fn count(&self) -> io::Result<usize> {
         let mut listing = self.store.list(self.prefix_path().as_ref());
         let mut n = 0;

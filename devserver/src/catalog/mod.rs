@@ -254,6 +254,18 @@ impl Catalog {
         self.claim_info(IN_USE, &now).await.map(|_| ())
     }
 
+    /// Whether the database answers (`/readyz`).
+    pub async fn ping(&self) -> AppResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The connection pool: connections open, and how many of them are idle (`/metrics`).
+    #[must_use]
+    pub fn pool_usage(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     /// Whether the schema of a version before `catalog_info` existed holds files (the table
     /// `files` of migration 2, before migration 3 renames it).
     async fn has_files_table(&self) -> AppResult<bool> {

@@ -100,6 +100,8 @@ async fn run(catalog: Catalog, blobs: Arc<dyn BlobStore>, mut rx: mpsc::Receiver
                 Err(_) => break,
             }
         }
+        #[allow(clippy::cast_precision_loss)] // a batch holds at most MAX_BATCH jobs
+        metrics::histogram!("stowage_group_commit_batch_size").record(batch.len() as f64);
         let results = commit_batch(&catalog, blobs.as_ref(), &batch).await;
         for (job, result) in batch.into_iter().zip(results) {
             let _ = job.reply.send(result);

@@ -140,6 +140,19 @@ impl Files {
         Ok(self.blobs().count().await?)
     }
 
+    /// Whether the catalog answers and the blob store is reachable (`/readyz`).
+    pub async fn ready(&self) -> AppResult<()> {
+        self.catalog().ping().await?;
+        self.blobs().probe().await?;
+        Ok(())
+    }
+
+    /// The catalog's connection pool: open connections and idle ones (`/metrics`).
+    #[must_use]
+    pub fn pool_usage(&self) -> (u32, usize) {
+        self.catalog().pool_usage()
+    }
+
     /// Whether bytes live in a store on this machine's disk (else an object store).
     #[must_use]
     pub fn blobs_on_disk(&self) -> bool {

@@ -8,6 +8,7 @@ mod cognite;
 mod cursor;
 mod drain;
 pub mod fuzzing;
+mod observe;
 pub(crate) mod pace;
 pub(crate) mod principal;
 mod serve;
@@ -31,17 +32,25 @@ use tracing::Level;
 use crate::error::{api_response, shorten, AppResult};
 use crate::state::AppState;
 
+pub use observe::spawn_upkeep as spawn_metrics_upkeep;
+
 /// Builds the whole HTTP application over `state`, serving `www` at `/`.
 pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
+    // Counted from the first request on: the recorder is the process's, installed once.
+    observe::recorder();
     let cors_origins = state.cors_origins().to_vec();
     let routes = Router::new()
         .route("/{app}/{key}/info", get(info))
+        .route("/healthz", get(observe::healthz))
+        .route("/readyz", get(observe::readyz))
+        .route("/metrics", get(observe::metrics))
         .merge(backendless::routes())
         .merge(bkend::routes())
         .merge(cognite::routes())
         .merge(signed::routes())
         .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(observe::count))
         .layer(middleware::from_fn(bkend::envelope))
         .layer(middleware::from_fn_with_state(state.clone(), upload_slots))
         .layer(middleware::from_fn(detached))
