@@ -63,8 +63,41 @@ async fn health_readiness_and_metrics_need_no_key_and_tell_the_truth() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, got) = get(&router, "/demo/demo-key/files/observed/gr%C3%B6%C3%9Fe.bin").await;
-    assert_eq!(status, StatusCode::OK);
+    // Counting the bytes keeps the answer's length: Content-Length, not chunked.
+    let res = router
+        .clone()
+        .oneshot(
+            Request::get("/demo/demo-key/files/observed/gr%C3%B6%C3%9Fe.bin")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()[header::CONTENT_LENGTH],
+        bytes.len().to_string().as_str()
+    );
+    // An error's JSON body has no Content-Length header: hyper takes it from the body's exact
+    // size hint, which the counting wrapper must keep.
+    let refused = router
+        .clone()
+        .oneshot(
+            Request::get("/demo/wrong-key/files/observed/x.bin")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(refused.status().is_client_error());
+    let hint = http_body::Body::size_hint(refused.body()).exact();
+    let refused_body = refused.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        hint,
+        Some(refused_body.len() as u64),
+        "the error keeps its length"
+    );
+    let got = res.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(got.len(), bytes.len());
     let (status, _) = get(&router, "/demo/wrong-key/files/observed/x.bin").await;
     assert!(status.is_client_error());

@@ -5,7 +5,9 @@
 //! The metrics hold route templates (`/{app}/{key}/files/{*rest}`), methods and statuses, never
 //! a path, a key or a user: they are safe to scrape from anywhere the server is reachable.
 
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::Body;
@@ -14,7 +16,8 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use http_body_util::BodyExt;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use stowage_protocol::ErrorCode;
 
@@ -145,14 +148,7 @@ pub(crate) async fn count(req: Request, next: Next) -> Response {
     let has_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
     let started = Instant::now();
     let bytes_in = metrics::counter!("stowage_bytes_in_total");
-    let req = req.map(|body| {
-        Body::new(body.map_frame(move |frame| {
-            if let Some(data) = frame.data_ref() {
-                bytes_in.increment(data.len() as u64);
-            }
-            frame
-        }))
-    });
+    let req = req.map(|body| Counted::wrap(body, bytes_in));
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
     if has_body {
@@ -167,14 +163,47 @@ pub(crate) async fn count(req: Request, next: Next) -> Response {
     )
     .increment(1);
     let bytes_out = metrics::counter!("stowage_bytes_out_total");
-    response.map(|body| {
-        Body::new(body.map_frame(move |frame| {
+    response.map(|body| Counted::wrap(body, bytes_out))
+}
+
+/// A body that counts its data bytes as they pass and keeps everything else: its size hint
+/// (so an answer keeps its `Content-Length` instead of turning chunked) and its end.
+struct Counted {
+    inner: Body,
+    bytes: metrics::Counter,
+}
+
+impl Counted {
+    fn wrap(inner: Body, bytes: metrics::Counter) -> Body {
+        Body::new(Self { inner, bytes })
+    }
+}
+
+impl http_body::Body for Counted {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
-                bytes_out.increment(data.len() as u64);
+                this.bytes.increment(data.len() as u64);
             }
-            frame
-        }))
-    })
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// `GET /healthz`: the process is up and its runtime answers. Never touches the stores.
