@@ -69,8 +69,10 @@ if [ $want_garage = 1 ]; then
     cargo install -q garage --locked --version 2.5.0
   fi
 fi
-# Every package the tests import; a checkout that predates one of them installs again.
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@cognite/sdk ] || [ ! -d node_modules/backendless ]; then
+# Every package the tests import, and binaryen's wasm-opt for scripts/build-wasm.sh; a checkout
+# that predates one of them installs again.
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@cognite/sdk ] || [ ! -d node_modules/backendless ] ||
+  [ ! -x node_modules/.bin/wasm-opt ]; then
   say "npm install"; npm install --no-audit --no-fund --loglevel=error
 fi
 say "ready"

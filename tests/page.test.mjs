@@ -189,6 +189,78 @@ test(`the demo page in ${ENGINE}`, async (t) => {
     assert.equal(await page.getByTestId('message').isHidden(), true, await page.getByTestId('message').textContent());
   });
 
+  // The package's module-level functions are JS over the configured client
+  // (wasm/js/default-client.js, appended to stowage.js by scripts/build-wasm.sh): check them
+  // through the built package, in a module instance of their own (nothing configured yet).
+  await t.test('the module-level functions of the package use the configured client', async () => {
+    const dir = `/${FOLDER}-module-level`;
+    const got = await page.evaluate(
+      async ({ pkgUrl, baseUrl, appId, apiKey, dir }) => {
+        const m = await import(`${pkgUrl}?module-level-functions`);
+        await m.default();
+        const describe = (e) => ({ name: e?.name, code: e?.code, status: e?.status });
+        const thrown = (f) => {
+          try {
+            f();
+            return null;
+          } catch (e) {
+            return describe(e);
+          }
+        };
+        const pending = m.info();
+        const before = {
+          infoIsPromise: pending instanceof Promise,
+          info: await pending.then(() => null, describe),
+          fileUrl: thrown(() => m.fileUrl('/a.txt')),
+          currentUser: thrown(() => m.currentUser()),
+        };
+        m.configure({ baseUrl, appId, apiKey });
+        const name = 'module-level.txt';
+        const uploaded = await m.upload(new Blob(['module-level functions']), dir, true, { name });
+        const answer = {
+          exports: Object.keys(m).sort(),
+          before,
+          appId: (await m.info()).appId,
+          uploadedIsUrl: uploaded === m.fileUrl(`${dir}/${name}`),
+          exists: await m.exists(`${dir}/${name}`),
+          listed: (await m.list(dir)).map((e) => e.name),
+          text: await (await m.download(`${dir}/${name}`)).text(),
+          currentUser: m.currentUser(),
+          renamed: await m.rename(`${dir}/${name}`, 'renamed.txt'),
+          missing: await m.download(`${dir}/${name}`).then(() => null, describe),
+        };
+        await m.remove(dir);
+        answer.removed = !(await m.exists(dir));
+        return answer;
+      },
+      { pkgUrl: `${serverUrl}/pkg/stowage.js`, baseUrl: serverUrl, appId: 'demo', apiKey: 'demo-key', dir },
+    );
+    const notConfigured = { name: 'ConfigurationError', code: 0, status: 0 };
+    assert.deepEqual(got.before, {
+      infoIsPromise: true,
+      info: notConfigured,
+      fileUrl: notConfigured,
+      currentUser: notConfigured,
+    });
+    // The same names as when every module-level function was a wasm export, and no other.
+    const exported = `FileIterator StorageClient UploadTask abortMultipart completeMultipart configure copy
+      createDirectory createFile createMultipart currentUser default deleteFiles deny download downloadUrls exists
+      fileUrl getFiles grant hashPart info initSync list listFiles listFilesPage listParts login logout move
+      permissions planParts presignParts register remove rename saveAs setVisibility share startUpload updateFiles
+      upload uploadMultipart uploadPart wasmMemoryBytes`;
+    assert.deepEqual(got.exports, exported.split(/\s+/).sort());
+    assert.equal(got.appId, 'demo');
+    assert.ok(got.uploadedIsUrl, 'upload resolves with the file URL');
+    assert.equal(got.exists, true);
+    assert.deepEqual(got.listed, ['module-level.txt']);
+    assert.equal(got.text, 'module-level functions');
+    assert.equal(got.currentUser, null);
+    assert.equal(got.renamed, `${dir}/renamed.txt`);
+    assert.equal(got.missing?.name, 'StorageError');
+    assert.equal(got.missing?.status, 404);
+    assert.equal(got.removed, true);
+  });
+
   await t.test('threw no uncaught errors in the page', () => {
     assert.deepEqual(pageErrors, []);
   });

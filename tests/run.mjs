@@ -302,6 +302,10 @@ async function main() {
   const wantsPage = groups.has('page');
   if (wantsPage) {
     await step('build wasm package', () => run('bash', ['scripts/build-wasm.sh']));
+    // Fails when the package's gzip size (wasm + JS) grows past its budget (issue 12).
+    await step('wasm package size', () => run(process.execPath, ['tests/package-size.mjs']), {
+      needs: ['build wasm package'],
+    });
     await step('page error sentences', () => run(process.execPath, ['--test', 'tests/errors.test.mjs']));
   }
   const wantsApi = groups.has('api');

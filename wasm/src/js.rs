@@ -1,6 +1,11 @@
 //! Every `#[wasm_bindgen]` item of the crate: the TypeScript shapes, the `StorageClient`
 //! class, `configure` and the module-level functions that use the configured client. Each
 //! item only converts arguments and results; the work is in `client.rs`.
+//!
+//! The module-level functions here and in the other `js_*.rs` files are plain Rust (for Rust
+//! callers and the browser tests), not exports: JS gets each one from `wasm/js/default-client.js`,
+//! which calls the `StorageClient` method of the same name on the configured client
+//! ([`default_client`]), so the module carries one set of async exports, not two.
 
 use std::cell::RefCell;
 
@@ -370,13 +375,28 @@ pub fn configure(options: JsClientOptions) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// The client set by `configure`, as a `StorageClient`; throws a `ConfigurationError` before
+/// that. Not public: the module-level functions (`upload`, `list`, ...) are a few lines of JS,
+/// `wasm/js/default-client.js`, that call the `StorageClient` method of the same name on it;
+/// scripts/build-wasm.sh appends that file to `stowage.js` and takes this function out of the
+/// module's exports. One set of exports instead of two keeps the wasm module small.
+///
+/// ```javascript
+/// export function exists(path) { return call(() => defaultClient().exists(path)); }
+/// ```
+#[wasm_bindgen(js_name = __stowageDefaultClient, skip_typescript)]
+pub fn default_client() -> Result<StorageClient, JsValue> {
+    Ok(StorageClient {
+        client: configured()?,
+    })
+}
+
 /// `StorageClient.info` with the client set by `configure` (rejects with a
 /// `ConfigurationError` before that).
 ///
 /// ```javascript
 /// const { serverVersion } = await info();
 /// ```
-#[wasm_bindgen]
 pub async fn info() -> Result<JsAppInfo, JsValue> {
     Ok(ops::info(&configured()?).await?)
 }
@@ -387,7 +407,6 @@ pub async fn info() -> Result<JsAppInfo, JsValue> {
 /// ```javascript
 /// link.href = fileUrl('/docs/readme.txt');
 /// ```
-#[wasm_bindgen(js_name = fileUrl)]
 pub fn file_url(path: &str) -> Result<String, JsValue> {
     Ok(configured()?.file_url(path)?)
 }
@@ -398,7 +417,6 @@ pub fn file_url(path: &str) -> Result<String, JsValue> {
 /// ```javascript
 /// const url = await upload(input.files[0], '/docs', true, { onProgress: (l, t) => console.log(l / t) });
 /// ```
-#[wasm_bindgen]
 pub async fn upload(
     file: Blob,
     path: String,
@@ -414,9 +432,8 @@ pub async fn upload(
 /// ```javascript
 /// const blob = await download('/docs/readme.txt');
 /// ```
-#[wasm_bindgen]
 pub async fn download(
-    #[wasm_bindgen(js_name = pathOrUrl)] path_or_url: String,
+    path_or_url: String,
     options: Option<JsDownloadOptions>,
 ) -> Result<Blob, JsValue> {
     Ok(ops::download(&configured()?, &path_or_url, options).await?)
@@ -428,11 +445,7 @@ pub async fn download(
 /// ```javascript
 /// await saveAs('/docs/readme.txt', 'README.txt');
 /// ```
-#[wasm_bindgen(js_name = saveAs)]
-pub async fn save_as(
-    #[wasm_bindgen(js_name = pathOrUrl)] path_or_url: String,
-    #[wasm_bindgen(js_name = fileName)] file_name: Option<String>,
-) -> Result<(), JsValue> {
+pub async fn save_as(path_or_url: String, file_name: Option<String>) -> Result<(), JsValue> {
     Ok(configured()?.save_as(&path_or_url, file_name).await?)
 }
 
@@ -442,11 +455,7 @@ pub async fn save_as(
 /// ```javascript
 /// const moved = await move('/docs/readme.txt', '/archive');
 /// ```
-#[wasm_bindgen(js_name = "move")]
-pub async fn move_to(
-    #[wasm_bindgen(js_name = sourcePath)] source_path: String,
-    #[wasm_bindgen(js_name = targetPath)] target_path: String,
-) -> Result<String, JsValue> {
+pub async fn move_to(source_path: String, target_path: String) -> Result<String, JsValue> {
     Ok(configured()?.move_to(&source_path, &target_path).await?)
 }
 
@@ -456,11 +465,7 @@ pub async fn move_to(
 /// ```javascript
 /// const copied = await copy('/docs/readme.txt', '/backup');
 /// ```
-#[wasm_bindgen]
-pub async fn copy(
-    #[wasm_bindgen(js_name = sourcePath)] source_path: String,
-    #[wasm_bindgen(js_name = targetPath)] target_path: String,
-) -> Result<String, JsValue> {
+pub async fn copy(source_path: String, target_path: String) -> Result<String, JsValue> {
     Ok(configured()?.copy_to(&source_path, &target_path).await?)
 }
 
@@ -470,11 +475,7 @@ pub async fn copy(
 /// ```javascript
 /// const renamed = await rename('/docs/a.txt', 'b.txt');
 /// ```
-#[wasm_bindgen]
-pub async fn rename(
-    #[wasm_bindgen(js_name = oldPathName)] old_path_name: String,
-    #[wasm_bindgen(js_name = newName)] new_name: String,
-) -> Result<String, JsValue> {
+pub async fn rename(old_path_name: String, new_name: String) -> Result<String, JsValue> {
     Ok(configured()?.rename(&old_path_name, &new_name).await?)
 }
 
@@ -484,7 +485,6 @@ pub async fn rename(
 /// ```javascript
 /// await remove('/docs/old.txt');
 /// ```
-#[wasm_bindgen]
 pub async fn remove(path: String) -> Result<(), JsValue> {
     Ok(configured()?.remove(&path).await?)
 }
@@ -495,7 +495,6 @@ pub async fn remove(path: String) -> Result<(), JsValue> {
 /// ```javascript
 /// const there = await exists('/docs/readme.txt');
 /// ```
-#[wasm_bindgen]
 pub async fn exists(path: String) -> Result<bool, JsValue> {
     Ok(configured()?.exists(&path).await?)
 }
@@ -506,7 +505,6 @@ pub async fn exists(path: String) -> Result<bool, JsValue> {
 /// ```javascript
 /// const entries = await list('/docs', { pattern: '*.txt' });
 /// ```
-#[wasm_bindgen]
 pub async fn list(dir: String, options: Option<JsListOptions>) -> Result<JsFileEntries, JsValue> {
     Ok(ops::list(&configured()?, &dir, options).await?)
 }
@@ -517,7 +515,6 @@ pub async fn list(dir: String, options: Option<JsListOptions>) -> Result<JsFileE
 /// ```javascript
 /// await createDirectory('/photos/2024');
 /// ```
-#[wasm_bindgen(js_name = createDirectory)]
 pub async fn create_directory(path: String) -> Result<String, JsValue> {
     Ok(configured()?.create_directory(&path).await?)
 }

@@ -242,7 +242,6 @@ impl StorageClient {
 /// ```javascript
 /// await register({ email: 'ann@example.com', password: 'correct horse' });
 /// ```
-#[wasm_bindgen(js_name = register)]
 pub async fn register_fn(registration: JsRegistration) -> Result<JsStowageUser, JsValue> {
     Ok(ops::register(&configured()?, registration).await?)
 }
@@ -253,7 +252,6 @@ pub async fn register_fn(registration: JsRegistration) -> Result<JsStowageUser, 
 /// ```javascript
 /// const me = await login('ann@example.com', 'correct horse');
 /// ```
-#[wasm_bindgen(js_name = login)]
 pub async fn login_fn(login: String, password: String) -> Result<JsStowageUser, JsValue> {
     Ok(ops::login(&configured()?, &login, &password).await?)
 }
@@ -264,7 +262,6 @@ pub async fn login_fn(login: String, password: String) -> Result<JsStowageUser, 
 /// ```javascript
 /// await logout();
 /// ```
-#[wasm_bindgen(js_name = logout)]
 pub async fn logout_fn() -> Result<(), JsValue> {
     Ok(users::logout(&configured()?.endpoint()).await?)
 }
@@ -275,7 +272,6 @@ pub async fn logout_fn() -> Result<(), JsValue> {
 /// ```javascript
 /// const me = currentUser(); // null when signed out
 /// ```
-#[wasm_bindgen(js_name = currentUser)]
 pub fn current_user_fn() -> Result<JsCurrentUser, JsValue> {
     Ok(ops::current_user(&configured()?))
 }
@@ -286,11 +282,10 @@ pub fn current_user_fn() -> Result<JsCurrentUser, JsValue> {
 /// ```javascript
 /// await setVisibility('/docs/plan.txt', 'protected');
 /// ```
-#[wasm_bindgen(js_name = setVisibility)]
 pub async fn set_visibility_fn(
     path: String,
     visibility: JsVisibility,
-    #[wasm_bindgen(js_name = sharedWith)] shared_with: Option<JsUserIds>,
+    shared_with: Option<JsUserIds>,
 ) -> Result<JsFileAccess, JsValue> {
     Ok(ops::set_visibility(&configured()?, &path, &visibility, shared_with).await?)
 }
@@ -301,11 +296,7 @@ pub async fn set_visibility_fn(
 /// ```javascript
 /// await share('/docs/plan.txt', [bob.objectId]);
 /// ```
-#[wasm_bindgen(js_name = share)]
-pub async fn share_fn(
-    path: String,
-    #[wasm_bindgen(js_name = userIds)] user_ids: JsUserIds,
-) -> Result<JsFileAccess, JsValue> {
+pub async fn share_fn(path: String, user_ids: JsUserIds) -> Result<JsFileAccess, JsValue> {
     Ok(ops::share(&configured()?, &path, &user_ids).await?)
 }
 
@@ -315,7 +306,6 @@ pub async fn share_fn(
 /// ```javascript
 /// await grant('/docs/plan.txt', 'WRITE', { user: bob.objectId });
 /// ```
-#[wasm_bindgen(js_name = grant)]
 pub async fn grant_fn(
     path: String,
     permission: JsPermissionName,
@@ -337,7 +327,6 @@ pub async fn grant_fn(
 /// ```javascript
 /// await deny('/docs', 'DELETE', { role: '*' });
 /// ```
-#[wasm_bindgen(js_name = deny)]
 pub async fn deny_fn(
     path: String,
     permission: JsPermissionName,
@@ -352,7 +341,6 @@ pub async fn deny_fn(
 /// ```javascript
 /// const rules = await permissions('/docs/plan.txt');
 /// ```
-#[wasm_bindgen(js_name = permissions)]
 pub async fn permissions_fn(path: String) -> Result<JsPermissionRules, JsValue> {
     Ok(ops::permissions(&configured()?, &path).await?)
 }

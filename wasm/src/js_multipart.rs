@@ -384,7 +384,6 @@ impl StorageClient {
 /// ```javascript
 /// const { url, checksum } = await uploadMultipart(file, '/videos', { checksum: 'sha256' });
 /// ```
-#[wasm_bindgen(js_name = uploadMultipart)]
 pub async fn upload_multipart_fn(
     file: Blob,
     path: String,
@@ -398,7 +397,6 @@ pub async fn upload_multipart_fn(
 /// ```javascript
 /// const task = startUpload(file, '/videos'); await task.done;
 /// ```
-#[wasm_bindgen(js_name = startUpload)]
 pub fn start_upload_fn(
     file: Blob,
     path: String,

@@ -248,7 +248,6 @@ impl StorageClient {
 /// ```javascript
 /// const upload = await createMultipart('/videos', 'a.mp4', file.size, { partSize: 8 << 20 });
 /// ```
-#[wasm_bindgen(js_name = createMultipart)]
 pub async fn create_multipart_fn(
     path: String,
     name: String,
@@ -263,10 +262,9 @@ pub async fn create_multipart_fn(
 /// ```javascript
 /// const urls = await presignParts(uploadId, [1, 2, 3]);
 /// ```
-#[wasm_bindgen(js_name = presignParts)]
 pub async fn presign_parts_fn(
-    #[wasm_bindgen(js_name = uploadId)] upload_id: String,
-    #[wasm_bindgen(js_name = partNumbers)] part_numbers: Vec<f64>,
+    upload_id: String,
+    part_numbers: Vec<f64>,
 ) -> Result<JsPresignedParts, JsValue> {
     Ok(presign(&configured()?, &upload_id, part_numbers).await?)
 }
@@ -276,10 +274,7 @@ pub async fn presign_parts_fn(
 /// ```javascript
 /// const status = await listParts(uploadId);
 /// ```
-#[wasm_bindgen(js_name = listParts)]
-pub async fn list_parts_fn(
-    #[wasm_bindgen(js_name = uploadId)] upload_id: String,
-) -> Result<JsUploadStatus, JsValue> {
+pub async fn list_parts_fn(upload_id: String) -> Result<JsUploadStatus, JsValue> {
     Ok(to_js(&control::status(&configured()?.endpoint(), &upload_id).await?)?.unchecked_into())
 }
 
@@ -288,9 +283,8 @@ pub async fn list_parts_fn(
 /// ```javascript
 /// await completeMultipart(uploadId, parts);
 /// ```
-#[wasm_bindgen(js_name = completeMultipart)]
 pub async fn complete_multipart_fn(
-    #[wasm_bindgen(js_name = uploadId)] upload_id: String,
+    upload_id: String,
     parts: JsCompletedParts,
 ) -> Result<JsCompleteResult, JsValue> {
     Ok(complete(&configured()?, &upload_id, parts).await?)
@@ -301,10 +295,7 @@ pub async fn complete_multipart_fn(
 /// ```javascript
 /// await abortMultipart(uploadId);
 /// ```
-#[wasm_bindgen(js_name = abortMultipart)]
-pub async fn abort_multipart_fn(
-    #[wasm_bindgen(js_name = uploadId)] upload_id: String,
-) -> Result<(), JsValue> {
+pub async fn abort_multipart_fn(upload_id: String) -> Result<(), JsValue> {
     Ok(control::abort(&configured()?.endpoint(), &upload_id).await?)
 }
 

@@ -353,7 +353,6 @@ fn configured_endpoint() -> Result<Rc<Endpoint>, Error> {
 /// ```javascript
 /// const record = await createFile({ name: 'cat.png', externalId: 'cat' }, blob);
 /// ```
-#[wasm_bindgen(js_name = createFile, unchecked_return_type = "Promise<FileRecord>")]
 pub fn create_file_fn(
     info: JsFileInfo,
     content: Option<Blob>,
@@ -368,7 +367,6 @@ pub fn create_file_fn(
 /// ```javascript
 /// const [cat] = await getFiles(['cat']);
 /// ```
-#[wasm_bindgen(js_name = getFiles, unchecked_return_type = "Promise<FileRecord[]>")]
 pub fn get_files_fn(ids: &JsFileIdentities, options: Option<JsGetFilesOptions>) -> Promise {
     calls::get(configured_endpoint(), ids, options)
 }
@@ -379,7 +377,6 @@ pub fn get_files_fn(ids: &JsFileIdentities, options: Option<JsGetFilesOptions>) 
 /// ```javascript
 /// for await (const record of listFiles({ mimeType: 'image/png' })) console.log(record.name);
 /// ```
-#[wasm_bindgen(js_name = listFiles)]
 pub fn list_files_fn(
     filter: Option<JsFileFilter>,
     options: Option<JsFileListOptions>,
@@ -393,7 +390,6 @@ pub fn list_files_fn(
 /// ```javascript
 /// const { items, nextCursor } = await listFilesPage({}, { limit: 10, cursor });
 /// ```
-#[wasm_bindgen(js_name = listFilesPage, unchecked_return_type = "Promise<FilePage>")]
 pub fn list_files_page_fn(
     filter: Option<JsFileFilter>,
     options: Option<JsFilePageOptions>,
@@ -407,7 +403,6 @@ pub fn list_files_page_fn(
 /// ```javascript
 /// await updateFiles([{ externalId: 'cat', update: { directory: { set: '/pets' } } }]);
 /// ```
-#[wasm_bindgen(js_name = updateFiles, unchecked_return_type = "Promise<FileRecord[]>")]
 pub fn update_files_fn(changes: &JsFileChanges) -> Promise {
     calls::update(configured_endpoint(), changes)
 }
@@ -418,7 +413,6 @@ pub fn update_files_fn(changes: &JsFileChanges) -> Promise {
 /// ```javascript
 /// await deleteFiles(['cat']);
 /// ```
-#[wasm_bindgen(js_name = deleteFiles, unchecked_return_type = "Promise<void>")]
 pub fn delete_files_fn(ids: &JsFileIdentities, options: Option<JsGetFilesOptions>) -> Promise {
     calls::delete(configured_endpoint(), ids, options)
 }
@@ -429,7 +423,6 @@ pub fn delete_files_fn(ids: &JsFileIdentities, options: Option<JsGetFilesOptions
 /// ```javascript
 /// const [{ downloadUrl }] = await downloadUrls(['cat']);
 /// ```
-#[wasm_bindgen(js_name = downloadUrls, unchecked_return_type = "Promise<DownloadLink[]>")]
 pub fn download_urls_fn(ids: &JsFileIdentities) -> Promise {
     calls::download_urls(configured_endpoint(), ids)
 }
