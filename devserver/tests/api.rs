@@ -768,3 +768,68 @@ async fn a_short_signing_secret_or_a_damaged_key_file_is_refused_not_replaced() 
     std::fs::write(&key, &kept).unwrap();
     drop(AppState::open(&config).await.unwrap());
 }
+
+#[tokio::test]
+async fn the_page_and_its_package_are_compressed_and_revalidated() {
+    let s = server().await;
+    let pkg = s.dir.path().join("www/pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    // Compressible like a wasm module: repeated code with some variety.
+    let wasm: Vec<u8> = (0..200_000u32)
+        .map(|i| ((i % 251) ^ (i / 997)) as u8)
+        .collect();
+    std::fs::write(pkg.join("stowage_bg.wasm"), &wasm).unwrap();
+
+    let get = |encoding: Option<&'static str>| {
+        let mut req = Request::get("/pkg/stowage_bg.wasm");
+        if let Some(e) = encoding {
+            req = req.header(header::ACCEPT_ENCODING, e);
+        }
+        s.send(req.body(Body::empty()).unwrap())
+    };
+    let (status, body, headers) = get(Some("gzip")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(&body[..2], &[0x1f, 0x8b], "a gzip stream");
+    assert!(
+        body.len() < wasm.len() / 2,
+        "{} of {} bytes",
+        body.len(),
+        wasm.len()
+    );
+    let (_, br, headers) = get(Some("br;q=1, gzip;q=0.5")).await;
+    assert_eq!(headers[header::CONTENT_ENCODING], "br");
+    assert!(br.len() < wasm.len() / 2);
+    // A browser that takes no encoding gets the bytes as they are.
+    let (status, plain, headers) = get(None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(plain, wasm);
+    // Revalidation: the copy a browser kept is still good.
+    let modified = headers[header::LAST_MODIFIED].to_str().unwrap().to_owned();
+    let (status, body, _) = s
+        .send(
+            Request::get("/pkg/stowage_bg.wasm")
+                .header(header::IF_MODIFIED_SINCE, modified)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    // File downloads are not the page: their bytes go as stored, with their own caching.
+    s.upload("page-test.txt", &b"x".repeat(10_000)).await;
+    let (status, body, headers) = s
+        .send(
+            Request::get(format!("{ROOT}/page-test.txt"))
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(body.len(), 10_000);
+}
