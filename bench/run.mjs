@@ -244,11 +244,13 @@ async function main() {
   process.env.RUST_LOG ??= 'warn';
   mkdirSync(ARTIFACTS, { recursive: true });
   const workDir = await mkdtemp(join(os.tmpdir(), 'stowage-bench-'));
+  const measuresCluster = wants('cluster') && (!QUICK || Boolean(only));
   const results = {
     schema: 1,
     tool: 'stowage-bench',
     quick: QUICK,
-    parts: only ?? PARTS,
+    // What this run measures: a quick run of everything skips the cluster.
+    parts: (only ?? PARTS).filter((p) => p !== 'cluster' || measuresCluster),
     startedAt: new Date(started).toISOString(),
     machine: await machine({ root: ROOT }),
     config: { rustLog: process.env.RUST_LOG, plan: { ...PLAN, runsFor: PLAN.transferSizes.map((s) => [s, PLAN.runsFor(s)]) } },
@@ -299,9 +301,7 @@ async function main() {
       });
     }
   });
-  if (wants('cluster') && (!QUICK || only)) results.cluster = await clusterHalf();
-  // The parts list says what this run measured: a quick run of everything skips the cluster.
-  else results.parts = results.parts.filter((p) => p !== 'cluster');
+  if (measuresCluster) results.cluster = await clusterHalf();
   results.machine.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
   results.machine.pressureAtEnd = pressure();
   results.durationSec = Math.round((Date.now() - started) / 1000);
