@@ -1,12 +1,12 @@
 // The cluster half of the bench (issue 10, section 5): Stowage on a distributed deployment, set
 // next to the physical limit of that deployment measured in the same run. Builds nothing.
 //
-//   node bench/cluster.mjs            256 MiB files, 3 rounds, 10 s of oha: 6 to 7 minutes on
+//   node bench/cluster.mjs            256 MiB files, 3 rounds, 10 s of 4 KiB load: 6 to 7 minutes on
 //                                     2 cores; writes bench/artifacts/cluster.json
-//   node bench/cluster.mjs --quick    32 MiB, 1 round, 3 s of oha: about 40 s;
+//   node bench/cluster.mjs --quick    32 MiB, 1 round, 3 s of 4 KiB load: about 40 s;
 //                                     writes bench/artifacts/cluster-quick.json
 // Needs garage (scripts/setup.sh --garage), PostgreSQL (installed by tests/postgres.mjs when
-// missing), curl, and oha (installed by bench/load.mjs when missing). Garage keeps every upload's
+// missing), curl, and autocannon (npm install; bench/loadgen.mjs). Garage keeps every upload's
 // blocks (×3) for 10 minutes after they are overwritten or deleted, so each round runs on a fresh
 // Garage cluster (and a fresh database and servers): a full run needs about 11 GiB free in the
 // temporary directory for a moment, and checks that first. Garage's node logs go to
@@ -43,7 +43,7 @@
 //     mp-direct /v1 multipart with server C (`--direct-to-store`): the part URLs are Garage's, the
 //               parts go straight to node 0, complete has Garage join them (C then reads the
 //               object once for its CRC32C); GET of C's download-url link, straight from Garage
-//   small uploads (oha, bench/load.mjs `smallUploads`: 64 clients, 4 KiB, each to a new path):
+//   small uploads (autocannon, bench/load.mjs `smallUploads`: 64 clients, 4 KiB, each to a new path):
 //     s3        the physical limit: 4 KiB SigV4-signed PUTs straight to Garage node 0
 //     a         server A alone
 //     lb        the balancer over A and B
@@ -55,7 +55,6 @@
 // that answered it.
 
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, statfsSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -65,7 +64,8 @@ import { startBalancer } from '../tests/balancer.mjs';
 import { findGarage, startGarage } from '../tests/garage.mjs';
 import { createDatabase, startPostgres } from '../tests/postgres.mjs';
 import { API_KEY, APP_ID, DEFAULT_BIN, ROOT, startServer } from '../tests/server.mjs';
-import { ensureOha, smallUploads } from './load.mjs';
+import { smallUploads } from './load.mjs';
+import { LOADGEN, uploadLoad } from './loadgen.mjs';
 import { GIB, KIB, MIB, RssMonitor, fingerprint, machine, makeFile, median, mibPerSec, pressure, run, runOk, sizeLabel, sleep } from './measure.mjs';
 
 const { values: flags } = parseArgs({
@@ -75,7 +75,7 @@ const { values: flags } = parseArgs({
   },
 });
 const QUICK = flags.quick;
-const PLAN = QUICK ? { sizeBytes: 32 * MIB, rounds: 1, ohaSeconds: 3 } : { sizeBytes: 256 * MIB, rounds: 3, ohaSeconds: 10 };
+const PLAN = QUICK ? { sizeBytes: 32 * MIB, rounds: 1, smallSeconds: 3 } : { sizeBytes: 256 * MIB, rounds: 3, smallSeconds: 10 };
 const ARTIFACTS = join(ROOT, 'bench', 'artifacts');
 const OUT = resolve(ROOT, flags.out ?? join('bench', 'artifacts', QUICK ? 'cluster-quick.json' : 'cluster.json'));
 const CLIENTS = 64;
@@ -177,7 +177,7 @@ function postmasterPid(dir) {
 /**
  * Runs `fn` with the memory of every server watched and the CPU of every part counted. Answers
  * `{ result, ms, peakRss: {a, b}, cpu: {a, b, garage, postgres, harness, machineBusy} }`: CPU seconds
- * used meanwhile, `harness` being this process (the balancer, curl's and oha's parent),
+ * used meanwhile, `harness` being this process (the balancer, curl's and the load generator's parent),
  * `machineBusy` the share of all cores that were busy.
  */
 async function observe(deployment, phase, fn) {
@@ -558,60 +558,30 @@ async function storedCount(front, dir) {
 }
 
 /**
- * The limit for small uploads: bench/load.mjs's oha run (64 clients, `-z`, `-w`, each request
- * a 4 KiB body to a new random name) with SigV4-signed PUTs straight to Garage node 0.
+ * The limit for small uploads: bench/load.mjs's run (64 clients, each request a 4 KiB body to a
+ * new random name) as SigV4-signed PUTs straight to Garage node 0.
  */
-async function ohaS3({ oha, garage, bodyPath, seconds }) {
-  const url = `${garage.endpoints[0]}/${garage.bucket}/limit/small/[a-z0-9]{24}.bin`;
-  const args = [
-    '-z', `${seconds}s`, '-w',
-    '-c', String(CLIENTS),
-    '-m', 'PUT',
-    '-T', 'application/octet-stream',
-    // oha signs the body's SHA-256 (not UNSIGNED-PAYLOAD): the header must name it.
-    '-H', `x-amz-content-sha256: ${createHash('sha256').update(await readFile(bodyPath)).digest('hex')}`,
-    '-a', `${garage.accessKeyId}:${garage.secretAccessKey}`,
-    '--aws-sigv4', `aws:amz:${garage.region}:s3`,
-    '-D', bodyPath,
-    '--no-tui',
-    '--output-format', 'json',
-    '--rand-regex-url', url,
-  ];
-  const { stdout } = await runOk(oha, args);
-  const report = JSON.parse(stdout);
-  const ok = report.statusCodeDistribution?.['200'] ?? 0;
-  const all = Object.values(report.statusCodeDistribution ?? {}).reduce((a, b) => a + b, 0);
-  const errors = Object.values(report.errorDistribution ?? {}).reduce((a, b) => a + b, 0);
-  return {
-    concurrency: CLIENTS,
-    seconds: Math.round(report.summary.total * 100) / 100,
-    requests: all + errors,
-    succeeded: ok,
-    failed: all + errors - ok,
-    uploadsPerSec: ok / report.summary.total,
-    p50Ms: report.latencyPercentiles.p50 * 1000,
-    p99Ms: report.latencyPercentiles.p99 * 1000,
-    statusCodes: report.statusCodeDistribution,
-    errors: report.errorDistribution,
-  };
+function s3Uploads({ garage, bodyPath, seconds }) {
+  const s3 = { accessKeyId: garage.accessKeyId, secretAccessKey: garage.secretAccessKey, region: garage.region };
+  return uploadLoad({ base: `${garage.endpoints[0]}/${garage.bucket}/limit/small`, suffix: '.bin', method: 'PUT', bodyPath, seconds, concurrency: CLIENTS, s3 });
 }
 
 /** One run of small-upload variant `id`. */
 async function smallVariant(id, ctx, round) {
-  const { deployment, oha, workDir, seconds } = ctx;
+  const { deployment, workDir, seconds } = ctx;
   const { a, balancer, balancerA, garage } = deployment;
   const fronts = { a: a.url, lb: balancer.url, 'lb-a': balancerA.url };
   if (id === 's3') {
-    const o = await observe(deployment, `oha ${id}`, () => ohaS3({ oha, garage, bodyPath: join(workDir, 'body-4k.bin'), seconds }));
+    const o = await observe(deployment, `small ${id}`, () => s3Uploads({ garage, bodyPath: join(workDir, 'body-4k.bin'), seconds }));
     return { id, round, ...o.result, peakRss: o.peakRss, cpu: o.cpu };
   }
   const front = fronts[id];
-  const storedBefore = await storedCount(a.url, 'oha-4k');
+  const storedBefore = await storedCount(a.url, 'load-4k');
   const countsBefore = [...balancer.counts];
   // smallUploads watches one RssMonitor; `observe` watches both servers around it.
   const unwatched = { measure: async (_phase, fn) => ({ result: await fn(), peakRss: NaN }) };
-  const o = await observe(deployment, `oha ${id}`, () =>
-    smallUploads({ oha, server: { url: front }, rss: unwatched, workDir, seconds, log: () => {} }),
+  const o = await observe(deployment, `small ${id}`, () =>
+    smallUploads({ server: { url: front }, rss: unwatched, workDir, seconds, log: () => {} }),
   );
   const { serverPeakRssBytes: _unwatched, storedFiles, ...r } = o.result;
   const extra = id === 'lb' ? { requestsPerServer: balancer.counts.map((n, i) => n - countsBefore[i]) } : {};
@@ -787,8 +757,8 @@ function summarize(large, small, size, idleRss) {
   add('multipart server CPU', 'A per GiB downloaded through Stowage', mpA, serverPerGiB('download'), 'itself', mpA, 's/GiB');
   add('multipart server CPU', 'C per GiB downloaded by its direct link (the link alone)', mpD, serverPerGiB('download'), 'itself', mpD, 's/GiB');
   const rate = (r) => r.uploadsPerSec;
-  add('small uploads', `4 KiB S3 PUTs to Garage node 0 (oha, ${CLIENTS} clients)`, sm('s3'), rate, 'itself', sm('s3'), 'req/s');
-  add('small uploads', `4 KiB uploads to A (oha, ${CLIENTS} clients)`, sm('a'), rate, 'S3 PUTs', sm('s3'), 'req/s');
+  add('small uploads', `4 KiB S3 PUTs to Garage node 0 (autocannon, ${CLIENTS} clients)`, sm('s3'), rate, 'itself', sm('s3'), 'req/s');
+  add('small uploads', `4 KiB uploads to A (autocannon, ${CLIENTS} clients)`, sm('a'), rate, 'S3 PUTs', sm('s3'), 'req/s');
   add('small uploads', '4 KiB uploads through the balancer over A and B', sm('lb'), rate, 'S3 PUTs', sm('s3'), 'req/s');
   add('small uploads', 'two servers / one server (balancer over A+B ÷ A)', sm('lb'), rate, 'A', sm('a'), '×', 'req/s');
   add('small uploads', 'the balancer alone: balancer over A only ÷ A', sm('lb-a'), rate, 'A', sm('a'), '×', 'req/s');
@@ -863,7 +833,7 @@ function summarize(large, small, size, idleRss) {
     serverBPeakRssBytes: peak('b'),
     serverCPeakRssBytes: peak('c'),
     byVariant: Object.fromEntries(
-      [...LARGE.map((id) => [id, of(id).flatMap((r) => [r.upload, r.download].filter(Boolean))]), ...SMALL.map((id) => [`oha-${id}`, sm(id)])].map(([id, ps]) => [
+      [...LARGE.map((id) => [id, of(id).flatMap((r) => [r.upload, r.download].filter(Boolean))]), ...SMALL.map((id) => [`small-${id}`, sm(id)])].map(([id, ps]) => [
         id,
         Object.fromEntries(['a', 'b', 'c'].map((name) => [name, Math.max(...ps.map((p) => p.peakRss[name]))])),
       ]),
@@ -878,10 +848,10 @@ function render(results) {
   const lines = [];
   lines.push(
     `Stowage cluster bench (${results.quick ? 'quick' : 'full'}) ${results.startedAt}, ${results.durationSec} s, ` +
-      `${sizeLabel(results.plan.sizeBytes)} files, ${results.plan.rounds} round${results.plan.rounds > 1 ? 's' : ''}, ${results.plan.ohaSeconds} s of oha per run`,
+      `${sizeLabel(results.plan.sizeBytes)} files, ${results.plan.rounds} round${results.plan.rounds > 1 ? 's' : ''}, ${results.plan.smallSeconds} s of ${m.loadgen} per run`,
   );
   lines.push(
-    `${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / GIB).toFixed(1)} GiB RAM, ${m.kernel}, ${m.curl.split(' ').slice(0, 2).join(' ')}, ${m.oha}, ` +
+    `${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / GIB).toFixed(1)} GiB RAM, ${m.kernel}, ${m.curl.split(' ').slice(0, 2).join(' ')}, ${m.loadgen}, ` +
       `load average ${m.loadAverageAtStart.join(' ')} at start, ${m.loadAverageAtEnd.join(' ')} at end, commit ${m.commit}`,
   );
   const d = results.deployment;
@@ -909,7 +879,7 @@ function render(results) {
   );
   lines.push(`| server CPU | CPU time of the servers per GiB uploaded through Stowage (large-file POSTs) | | ${fixed(c.serverSecPerGiBUploaded, 2)} s/GiB | | | |`);
   lines.push(`| server CPU | CPU time of the servers per GiB downloaded through Stowage | | ${fixed(c.serverSecPerGiBDownloaded, 2)} s/GiB | | | |`);
-  lines.push(`| server CPU | CPU time of the servers per 4 KiB upload (oha to A) | | ${fixed(c.small.a.serversMsPerUpload, 2)} ms | | | |`);
+  lines.push(`| server CPU | CPU time of the servers per 4 KiB upload (autocannon to A) | | ${fixed(c.small.a.serversMsPerUpload, 2)} ms | | | |`);
   const dts = c.directToStore;
   lines.push(
     `| direct to store | server CPU per GiB uploaded by /v1 multipart: through Stowage (A) / straight to the store (C) | | ` +
@@ -935,12 +905,12 @@ function render(results) {
     }
   }
   lines.push('');
-  lines.push('| oha 4 KiB variant | uploads/s | p99 | servers CPU ms/upload | Garage CPU ms/upload | PostgreSQL CPU ms/upload | bench process (balancer) cores | cores busy | peak RSS A / B / C |');
+  lines.push('| 4 KiB variant | uploads/s | p99 | servers CPU ms/upload | Garage CPU ms/upload | PostgreSQL CPU ms/upload | bench process (balancer) cores | cores busy | peak RSS A / B / C |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const id of SMALL) {
     const runs = results.small.filter((r) => r.id === id);
     const v = c.small[id];
-    const mem = s.memory.byVariant[`oha-${id}`];
+    const mem = s.memory.byVariant[`small-${id}`];
     lines.push(
       `| ${id} | ${fixed(median(runs.map((r) => r.uploadsPerSec)), 0)} | ${fixed(median(runs.map((r) => r.p99Ms)), 1)} ms | ${fixed(v.serversMsPerUpload, 3)} | ` +
         `${fixed(v.garageMsPerUpload, 3)} | ${fixed(v.postgresMsPerUpload, 3)} | ${fixed(v.harnessCores, 2)} | ${fixed(v.machineBusy * 100, 0)} % | ${mib(mem.a)} / ${mib(mem.b)} / ${mib(mem.c)} |`,
@@ -976,8 +946,7 @@ async function main() {
   const builds = { devserver: fingerprint(DEFAULT_BIN, bin) };
   const www = join(workDir, 'www');
   mkdirSync(www);
-  const oha = await ensureOha(log);
-  m.oha = (await run(oha, ['--version'])).stdout.trim();
+  m.loadgen = LOADGEN;
 
   const made = performance.now();
   const files = [join(workDir, 'large-0.bin'), join(workDir, 'large-1.bin')];
@@ -1001,7 +970,7 @@ async function main() {
   for (let round = 0; round < PLAN.rounds; round += 1) {
     const mark = cleanups.length;
     const deployment = await deploy({ bin, www, postgres, round });
-    const ctx = { deployment, files, parts, size, workDir, oha, seconds: PLAN.ohaSeconds, stored: {} };
+    const ctx = { deployment, files, parts, size, workDir, seconds: PLAN.smallSeconds, stored: {} };
     const ids = order(round);
     if (ids.indexOf('two-lb-a') < ids.indexOf('two-one')) throw new Error('two-lb-a must run after two-one in a round');
     for (const id of ids) {
@@ -1018,13 +987,13 @@ async function main() {
       const r = await smallVariant(id, ctx, round);
       small.push(r);
       log(
-        `round ${round + 1}/${PLAN.rounds} oha ${id.padEnd(4)}: ${fixed(r.uploadsPerSec, 0)} uploads/s, p99 ${fixed(r.p99Ms, 1)} ms, ${r.failed} failed` +
+        `round ${round + 1}/${PLAN.rounds} small ${id.padEnd(4)}: ${fixed(r.uploadsPerSec, 0)} uploads/s, p99 ${fixed(r.p99Ms, 1)} ms, ${r.failed} failed` +
           `${r.storedNew != null ? `, ${r.storedNew} stored` : ''}${r.requestsPerServer ? `, per server ${r.requestsPerServer.join(' / ')}` : ''}, ` +
           `balancer process ${fixed(r.cpu.harness / r.seconds, 2)} cores, cores busy ${fixed(r.cpu.machineBusy * 100, 0)} %`,
       );
       if (r.failed > 0) log(`  WARNING: ${r.failed} failed requests: ${JSON.stringify(r.statusCodes)} ${JSON.stringify(r.errors)}`);
-      if (r.storedNew != null && r.storedNew < r.succeeded) throw new Error(`oha ${id}: ${r.succeeded} uploads answered 200 but only ${r.storedNew} files were stored`);
-      if (r.requestsPerServer?.some((n) => n === 0)) throw new Error(`oha lb: a server answered no request (${r.requestsPerServer.join(' / ')})`);
+      if (r.storedNew != null && r.storedNew < r.succeeded) throw new Error(`small ${id}: ${r.succeeded} uploads answered 200 but only ${r.storedNew} files were stored`);
+      if (r.requestsPerServer?.some((n) => n === 0)) throw new Error(`small lb: a server answered no request (${r.requestsPerServer.join(' / ')})`);
     }
     rounds.push({
       round,
@@ -1057,7 +1026,7 @@ async function main() {
       multipartVariants: MULTIPART,
       orderByRound: rounds.map((r) => r.order),
       smallVariants: SMALL,
-      ohaClients: CLIENTS,
+      smallClients: CLIENTS,
       partSizeBytes: PART_SIZE,
       partsInFlight: PARTS_IN_FLIGHT,
       rustLog: process.env.RUST_LOG,

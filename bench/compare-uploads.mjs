@@ -1,5 +1,5 @@
 // Small-upload throughput of two server builds in one run, for before/after notes (e.g. the
-// records redesign in docs/benchmarks.md): the 4 KiB oha load of `npm run bench` (bench/load.mjs
+// records redesign in docs/benchmarks.md): the 4 KiB autocannon load of `npm run bench` (bench/load.mjs
 // `smallUploads`: 64 clients, each upload to a new path) against each build in turn, a fresh
 // server and data directory every run, in the order A B, B A, A B, … so that drift of the
 // machine hits both alike. Builds nothing and is not part of `npm run bench`.
@@ -13,8 +13,9 @@ import os from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, startServer } from '../tests/server.mjs';
-import { ensureOha, smallUploads } from './load.mjs';
-import { KIB, RssMonitor, fingerprint, machine, makeFile, median, run } from './measure.mjs';
+import { smallUploads } from './load.mjs';
+import { LOADGEN } from './loadgen.mjs';
+import { KIB, RssMonitor, fingerprint, machine, makeFile, median } from './measure.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -44,7 +45,6 @@ async function main() {
   // The servers die with this process (tests/server.mjs); the files must go too.
   process.once('SIGINT', () => rm(workDir, { recursive: true, force: true }).finally(() => process.exit(130)));
   try {
-    const oha = await ensureOha(log);
     const builds = Object.fromEntries(
       ['a', 'b'].map((k) => {
         const copy = join(workDir, `devserver-${k}`);
@@ -69,7 +69,7 @@ async function main() {
         const rss = new RssMonitor(server.child.pid);
         try {
           const cpuBefore = cpuSeconds(server.child.pid);
-          const r = await smallUploads({ oha, server, rss, workDir, seconds, log: () => {} });
+          const r = await smallUploads({ server, rss, workDir, seconds, log: () => {} });
           // The server's CPU per stored upload: less moved by other work on the machine than the rate.
           const cpuMsPerUpload = ((cpuSeconds(server.child.pid) - cpuBefore) * 1000) / r.succeeded;
           runs[k].push({ round, uploadsPerSec: r.uploadsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, failed: r.failed, storedFiles: r.storedFiles, cpuMsPerUpload, load1: os.loadavg()[0] });
@@ -93,7 +93,7 @@ async function main() {
     const result = {
       tool: 'stowage-compare-uploads',
       startedAt,
-      machine: { ...m, loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100), oha: (await run(oha, ['--version'])).stdout.trim() },
+      machine: { ...m, loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100), loadgen: LOADGEN },
       seconds,
       rounds,
       a: summary('a'),

@@ -1,40 +1,18 @@
 // The server half of the bench, on loopback only and bounded in count and time: many small
-// uploads from `oha` (installed with `cargo install oha --locked` when missing), large uploads
+// uploads from autocannon (bench/loadgen.mjs, an npm devDependency), large uploads
 // and downloads with curl next to `dd` on the same disk, serial 4 KiB commits as the disk's
 // small-file limit, and directory listings of growing size.
 
-import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { which } from '../tests/engines.mjs';
 import { API_KEY, APP_ID } from '../tests/server.mjs';
+import { uploadLoad } from './loadgen.mjs';
 import { KIB, MIB, median, mibPerSec, runOk, sizeLabel } from './measure.mjs';
 
 const CLIENTS = 64;
 
-/** The path of `oha`, installing it first when it is missing. */
-export async function ensureOha(log) {
-  const found = which('oha');
-  if (found) return found;
-  log('oha is not installed: running `cargo install oha --locked` (once; it takes a few minutes)');
-  const code = await new Promise((resolve) => {
-    const child = spawn('cargo', ['install', 'oha', '--locked'], { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('close', resolve);
-    child.on('error', () => resolve(127));
-  });
-  const installed = which('oha');
-  if (code !== 0 || !installed) throw new Error(`cargo install oha --locked failed (exit ${code})`);
-  return installed;
-}
-
 const filesUrl = (server, path) => `${server.url}/${APP_ID}/${API_KEY}/files/${path}`;
-/** Escapes regex syntax for oha's `--rand-regex-url`, where `.` is always a plain dot. */
-const escapeRegex = (text) => text.replace(/[*+?^${}()|[\]\\]/g, '\\$&');
-
-/** A regex for oha's `--rand-regex-url`: a new random file name in `dir` on every request. */
-const randomUploadUrl = (server, dir) => `${escapeRegex(filesUrl(server, dir))}/[a-z0-9]{24}.bin\\?overwrite=true`;
-
 /** How many files `dir` holds, as the server counts them. */
 async function storedCount(server, dir) {
   const response = await fetch(`${filesUrl(server, dir)}?action=count`);
@@ -43,59 +21,32 @@ async function storedCount(server, dir) {
 }
 
 /**
- * Runs oha POSTing `bodyPath` to random names in `dir`, for `seconds` or `count` requests.
- * In-flight requests finish after the deadline rather than count as errors.
+ * POSTs `bodyPath` to new names in `dir` from `concurrency` clients, for `seconds` or `count`
+ * requests (bench/loadgen.mjs). Requests in flight at the deadline are neither counted nor failed.
  */
-async function ohaUploads({ oha, server, dir, bodyPath, seconds, count, concurrency = CLIENTS }) {
-  const args = [
-    ...(seconds ? ['-z', `${seconds}s`, '-w'] : ['-n', String(count)]),
-    '-c', String(concurrency),
-    '-m', 'POST',
-    '-T', 'application/octet-stream',
-    '-D', bodyPath,
-    '--no-tui',
-    '--output-format', 'json',
-    '--rand-regex-url', randomUploadUrl(server, dir),
-  ];
-  const { stdout } = await runOk(oha, args);
-  const report = JSON.parse(stdout);
-  const ok = report.statusCodeDistribution?.['200'] ?? 0;
-  const all = Object.values(report.statusCodeDistribution ?? {}).reduce((a, b) => a + b, 0);
-  const errors = Object.values(report.errorDistribution ?? {}).reduce((a, b) => a + b, 0);
-  const seconds_ = report.summary.total;
-  return {
-    concurrency,
-    seconds: Math.round(seconds_ * 100) / 100,
-    requests: all + errors,
-    succeeded: ok,
-    failed: all + errors - ok,
-    uploadsPerSec: ok / seconds_,
-    p50Ms: report.latencyPercentiles.p50 * 1000,
-    p99Ms: report.latencyPercentiles.p99 * 1000,
-    maxMs: report.summary.slowest * 1000,
-    statusCodes: report.statusCodeDistribution,
-    errors: report.errorDistribution,
-  };
+function uploads({ server, dir, bodyPath, seconds, count, concurrency = CLIENTS }) {
+  const clients = count ? Math.min(concurrency, count) : concurrency;
+  return uploadLoad({ base: filesUrl(server, dir), suffix: '.bin?overwrite=true', bodyPath, seconds, count, concurrency: clients });
 }
 
 /** 4 KiB uploads from 64 clients, each to a new path: uploads/s, p50/p99, server RSS. */
-export async function smallUploads({ oha, server, rss, workDir, seconds, log }) {
-  log(`oha: 4 KiB uploads from ${CLIENTS} clients for ${seconds} s`);
-  const { result, peakRss } = await rss.measure('oha 4 KiB uploads', () =>
-    ohaUploads({ oha, server, dir: 'oha-4k', bodyPath: join(workDir, 'body-4k.bin'), seconds }),
+export async function smallUploads({ server, rss, workDir, seconds, log }) {
+  log(`autocannon: 4 KiB uploads from ${CLIENTS} clients for ${seconds} s`);
+  const { result, peakRss } = await rss.measure('4 KiB uploads', () =>
+    uploads({ server, dir: 'load-4k', bodyPath: join(workDir, 'body-4k.bin'), seconds }),
   );
-  const storedFiles = await storedCount(server, 'oha-4k');
+  const storedFiles = await storedCount(server, 'load-4k');
   log(`  ${result.uploadsPerSec.toFixed(0)} uploads/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.failed} failed, RSS peak ${(peakRss / MIB).toFixed(1)} MiB`);
   return { bodyBytes: 4 * KIB, ...result, storedFiles, serverPeakRssBytes: peakRss };
 }
 
 /** 1 MiB uploads from 64 clients: throughput and server RSS with many bodies in flight. */
-export async function mediumUploads({ oha, server, rss, workDir, seconds, log }) {
-  log(`oha: 1 MiB uploads from ${CLIENTS} clients for ${seconds} s`);
-  const { result, peakRss } = await rss.measure('oha 1 MiB uploads', () =>
-    ohaUploads({ oha, server, dir: 'oha-1m', bodyPath: join(workDir, 'body-1m.bin'), seconds }),
+export async function mediumUploads({ server, rss, workDir, seconds, log }) {
+  log(`autocannon: 1 MiB uploads from ${CLIENTS} clients for ${seconds} s`);
+  const { result, peakRss } = await rss.measure('1 MiB uploads', () =>
+    uploads({ server, dir: 'load-1m', bodyPath: join(workDir, 'body-1m.bin'), seconds }),
   );
-  await fetch(filesUrl(server, 'oha-1m'), { method: 'DELETE' }).then((r) => r.arrayBuffer());
+  await fetch(filesUrl(server, 'load-1m'), { method: 'DELETE' }).then((r) => r.arrayBuffer());
   log(`  ${result.uploadsPerSec.toFixed(1)} uploads/s, p99 ${result.p99Ms.toFixed(1)} ms, RSS peak ${(peakRss / MIB).toFixed(1)} MiB`);
   return { bodyBytes: MIB, ...result, mibPerSec: result.uploadsPerSec, serverPeakRssBytes: peakRss };
 }
@@ -271,10 +222,10 @@ async function listPage(server, dir, offset, pageSize) {
   return { ms, length: entries.length };
 }
 
-/** Fills `dir` with `count` empty files: oha with 64 clients, then a top-up of any shortfall. */
-async function fill({ oha, server, workDir, dir, count }) {
+/** Fills `dir` with `count` empty files: autocannon with 64 clients, then a top-up of any shortfall. */
+async function fill({ server, workDir, dir, count }) {
   const started = performance.now();
-  await ohaUploads({ oha, server, dir, bodyPath: join(workDir, 'empty.bin'), count });
+  await uploads({ server, dir, bodyPath: join(workDir, 'empty.bin'), count });
   let have = await storedCount(server, dir);
   for (let i = 0; have < count; i += 1) {
     const response = await fetch(`${filesUrl(server, `${dir}/fill-${i}.bin`)}?overwrite=false`, { method: 'POST', body: '' });
@@ -285,15 +236,15 @@ async function fill({ oha, server, workDir, dir, count }) {
 }
 
 /** Directories of `counts` files: first, middle and last page times, and a walk of every page. */
-export async function listing({ oha, server, workDir, counts, runs, log }) {
+export async function listing({ server, workDir, counts, runs, log }) {
   const pageSize = 100;
   const dirs = [];
   for (const count of counts) {
     const dir = `list-${count}`;
-    const made = await fill({ oha, server, workDir, dir, count });
+    const made = await fill({ server, workDir, dir, count });
     if (made.count !== count) throw new Error(`${dir} holds ${made.count} files, not ${count}`);
     dirs.push({ dir, count, createdPerSec: count / (made.ms / 1000), createMs: made.ms });
-    log(`listing: ${count} empty files created in ${(made.ms / 1000).toFixed(1)} s (${(count / (made.ms / 1000)).toFixed(0)}/s, oha, ${CLIENTS} clients)`);
+    log(`listing: ${count} empty files created in ${(made.ms / 1000).toFixed(1)} s (${(count / (made.ms / 1000)).toFixed(0)}/s, autocannon, ${CLIENTS} clients)`);
   }
   const positions = { first: () => 0, middle: (n) => Math.floor(n / 2 / pageSize) * pageSize, last: (n) => n - pageSize };
   const times = new Map(dirs.map((d) => [d.dir, { first: [], middle: [], last: [] }]));
@@ -334,5 +285,5 @@ export async function listing({ oha, server, workDir, counts, runs, log }) {
     const ratio = largest[`${name}Ms`] / smallest[`${name}Ms`];
     if (ratio > growth) [growth, growthAt] = [ratio, name];
   }
-  return { pageSize, createdWith: `oha, ${CLIENTS} clients, empty uploads`, dirs, smallestCount: smallest.count, largestCount: largest.count, growth, growthAt };
+  return { pageSize, createdWith: `autocannon, ${CLIENTS} clients, empty uploads`, dirs, smallestCount: smallest.count, largestCount: largest.count, growth, growthAt };
 }

@@ -196,7 +196,7 @@ export function render(results) {
     const lines = [];
     const u = s.smallUploads;
     lines.push(
-      `4 KiB uploads, ${u.concurrency} clients, ${u.seconds} s (oha): ${fixed(u.uploadsPerSec, 0)} uploads/s, ` +
+      `4 KiB uploads, ${u.concurrency} clients, ${u.seconds} s (autocannon): ${fixed(u.uploadsPerSec, 0)} uploads/s, ` +
         `p50 ${fixed(u.p50Ms, 2)} ms, p99 ${fixed(u.p99Ms, 2)} ms, ${u.failed} failed, ${u.storedFiles} files stored; server RSS peak ${mib(u.serverPeakRssBytes)}`,
     );
     if (s.commits) {
@@ -211,7 +211,7 @@ export function render(results) {
     if (s.mediumUploads) {
       const c = s.mediumUploads;
       lines.push(
-        `${sizeLabel(c.bodyBytes)} uploads, ${c.concurrency} clients, ${c.seconds} s (oha): ${fixed(c.uploadsPerSec, 1)} uploads/s = ` +
+        `${sizeLabel(c.bodyBytes)} uploads, ${c.concurrency} clients, ${c.seconds} s (autocannon): ${fixed(c.uploadsPerSec, 1)} uploads/s = ` +
           `${fixed(c.mibPerSec)} MiB/s, p99 ${fixed(c.p99Ms, 1)} ms, ${c.failed} failed; server RSS peak ${mib(c.serverPeakRssBytes)}`,
       );
     }

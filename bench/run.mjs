@@ -21,9 +21,10 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_BIN, ROOT, startServer } from '../tests/server.mjs';
 import { BenchPage, checksums, fileName, launchChromium, scaling, transfers } from './browser.mjs';
 import { DEFAULT_SEEDER, ensureSeeder, paging, snapshotSeeder } from './listing.mjs';
-import { ensureOha, largeTransfers, listing, mediumUploads, multipartServer, serialCommits, smallUploads } from './load.mjs';
-import { GIB, KIB, MIB, RssMonitor, fingerprint, machine, makeFile, pressure, run, sleep } from './measure.mjs';
+import { largeTransfers, listing, mediumUploads, multipartServer, serialCommits, smallUploads } from './load.mjs';
+import { GIB, KIB, MIB, RssMonitor, fingerprint, machine, makeFile, pressure, sleep } from './measure.mjs';
 import { render, targets } from './report.mjs';
+import { LOADGEN } from './loadgen.mjs';
 
 const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing', 'paging', 'cluster'];
 
@@ -188,10 +189,9 @@ async function browserHalf(builds, files, results) {
 }
 
 async function serverHalf(builds, workDir, results) {
-  const oha = await ensureOha(log);
-  results.machine.oha = (await run(oha, ['--version'])).stdout.trim();
+  results.machine.loadgen = LOADGEN;
   await using(await devserver(builds, 'server'), (d) => d.stop(), async ({ server, rss }) => {
-    const ctx = { oha, server, rss, workDir, log };
+    const ctx = { server, rss, workDir, log };
     if (wants('server')) {
       // The disk's rate moves with whatever else writes to it: measured before and after.
       const commits = () => serialCommits({ dir: join(server.dataDir, 'commit-probe'), count: PLAN.commits, log });
@@ -284,7 +284,7 @@ async function main() {
     await makeFile(join(workDir, 'body-4k.bin'), 4 * KIB);
     await makeFile(join(workDir, 'body-1m.bin'), MIB);
     await writeFile(join(workDir, 'empty.bin'), '');
-    log(`test files (${sizes.length ? `${sizes.map((s) => s / MIB).join(', ')} MiB, ` : ''}oha's bodies) written in ${((performance.now() - made) / 1000).toFixed(1)} s under ${workDir}`);
+    log(`test files (${sizes.length ? `${sizes.map((s) => s / MIB).join(', ')} MiB, ` : ''}the upload bodies) written in ${((performance.now() - made) / 1000).toFixed(1)} s under ${workDir}`);
     if (browser) await browserHalf(builds, files, results);
     if (['server', 'listing'].some(wants)) await serverHalf(builds, workDir, results);
     if (wants('paging')) {

@@ -5,7 +5,8 @@
 #   2. wasm-opt -Oz from npm `binaryen`, pinned in package.json (scripts/setup.sh installs it),
 #      which also strips the name section and the producers section. Not Debian's binaryen 108: it
 #      breaks this module (with `--all-features` it emits typed function references browsers refuse,
-#      with the features named one by one the module fails at start in `WebAssembly.Table.set`).
+#      with the features named one by one the module fails at start in `WebAssembly.Table.set`);
+#   3. scripts/package-npm.mjs: the npm package's package.json, README.md and licence files.
 # Extra arguments go to wasm-pack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,3 +44,5 @@ mv "$wasm.opt" "$wasm"
 size() { echo "$(wc -c < "$1") bytes, $(gzip -9 -c "$1" | wc -c) gzipped"; }
 echo "[build-wasm] $wasm: $(size "$wasm") (wasm-opt: $before bytes before)" >&2
 echo "[build-wasm] $js: $(size "$js")" >&2
+# npm-ready: package.json with `exports` and `types`, README.md and the licences (`npm pack www/pkg`).
+node scripts/package-npm.mjs www/pkg

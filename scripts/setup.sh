@@ -23,6 +23,19 @@ done
 
 say() { echo "[setup] $*" >&2; }
 sudo_if() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# A native tool on PATH or in ~/.cargo/bin. PATH entries under node_modules do not count: under
+# `npm test` npm puts node_modules/.bin first, and npm's `geckodriver` package (a dependency of
+# `webdriver`) installs a wrapper there that downloads the real driver on first use, which a
+# machine without network cannot do.
+have_native() {
+  local dir
+  local IFS=:
+  for dir in $PATH "$HOME/.cargo/bin"; do
+    case "$dir" in *node_modules*) continue ;; esac
+    [ -n "$dir" ] && [ -x "$dir/$1" ] && return 0
+  done
+  return 1
+}
 
 apt_updated=0
 apt_install() {
@@ -41,18 +54,17 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
-if ! command -v wasm-pack >/dev/null; then
+if ! have_native wasm-pack; then
   say "cargo install wasm-pack"; cargo install -q wasm-pack --locked || cargo install -q wasm-pack
 fi
 apt_install chromium chromium-driver
 if [ $want_all = 1 ]; then
   # xvfb-run needs xauth, which xvfb only recommends.
   apt_install firefox-esr webkit2gtk-driver xvfb xauth
-  # oha drives the server-side benchmark that `npm test` runs in its quick form.
-  if ! command -v oha >/dev/null; then
-    say "cargo install oha"; cargo install -q oha --locked
-  fi
-  if ! command -v geckodriver >/dev/null; then
+  # tests/proxy.test.mjs runs its own nginx (TLS on a self-signed certificate from openssl) on a
+  # free loopback port; it never uses the system's nginx service, which it neither needs nor stops.
+  apt_install nginx openssl
+  if ! have_native geckodriver; then
     say "cargo install geckodriver"; cargo install -q geckodriver --locked || cargo install -q geckodriver
   fi
 fi
@@ -69,10 +81,13 @@ if [ $want_garage = 1 ]; then
     cargo install -q garage --locked --version 2.5.0
   fi
 fi
-# Every package the tests import, and binaryen's wasm-opt for scripts/build-wasm.sh; a checkout
-# that predates one of them installs again.
+# Every package the tests import (vite: tests/vite-app.test.mjs), and binaryen's wasm-opt for
+# scripts/build-wasm.sh; a checkout that predates one of them installs again. autocannon is the
+# bench's load generator (bench/loadgen.mjs), where oha was cargo-installed before; webdriver
+# is tests/webdriver.mjs's client for geckodriver and WebKitWebDriver.
 if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@cognite/sdk ] || [ ! -d node_modules/backendless ] ||
-  [ ! -x node_modules/.bin/wasm-opt ]; then
+  [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/vite ] || [ ! -d node_modules/autocannon ] ||
+  [ ! -d node_modules/webdriver ]; then
   say "npm install"; npm install --no-audit --no-fund --loglevel=error
 fi
 say "ready"

@@ -60,11 +60,17 @@ export const DRIVER_VARIABLES = ['GECKODRIVER', 'SAFARIDRIVER', 'CHROMEDRIVER', 
   `${name}_ARGS`,
 ]);
 
-/** `name` found on PATH (then in `~/.cargo/bin`, where `cargo install` puts it), or null. */
+/**
+ * The native `name` found on PATH (then in `~/.cargo/bin`, where `cargo install` puts it), or
+ * null. PATH entries under node_modules are skipped: `npm test` puts node_modules/.bin first, and
+ * npm's `geckodriver` package (a dependency of `webdriver`) puts a wrapper there that downloads
+ * the real driver on first use, which fails on a machine without network.
+ */
 export function which(name) {
   const dirs = [...(process.env.PATH || '').split(delimiter), join(homedir(), '.cargo', 'bin')];
   for (const dir of dirs) {
-    if (dir && existsSync(join(dir, name))) return join(dir, name);
+    if (!dir || dir.split(/[\\/]/).includes('node_modules')) continue;
+    if (existsSync(join(dir, name))) return join(dir, name);
   }
   return null;
 }
@@ -96,13 +102,13 @@ export const ENGINES = {
   firefox: {
     label: 'Firefox',
     runnerName: 'Firefox',
-    driverEnv: () => ({ GECKODRIVER: tool('GECKODRIVER', 'geckodriver', 'geckodriver') }),
+    driverEnv: () => ({ GECKODRIVER: tool('GECKODRIVER', 'geckodriver', join(homedir(), '.cargo', 'bin', 'geckodriver')) }),
     wrapper: [],
     /** The page test: a WebDriver server started per run, and the session's capabilities. */
     page: {
       kind: 'webdriver',
       driver: () => ({
-        command: tool('GECKODRIVER', 'geckodriver', 'geckodriver'),
+        command: tool('GECKODRIVER', 'geckodriver', join(homedir(), '.cargo', 'bin', 'geckodriver')),
         args: (port) => ['--port', String(port)],
       }),
       capabilities: () => ({

@@ -62,7 +62,7 @@ before(async () => {
   const { browserName, browserVersion } = s.capabilities;
   console.log(`# ${ENGINE}: ${browserName} ${browserVersion}`);
   await s.timeouts({ script: 180_000, pageLoad: 60_000, implicit: 0 });
-  await s.cmd('POST', '/window/rect', { width: 1100, height: 900 }).catch(() => {}); // not every driver can
+  await s.windowSize(1100, 900).catch(() => {}); // not every driver can
 });
 
 after(async () => {
@@ -460,7 +460,7 @@ test(`the account panel on the locked app in ${ENGINE}`, async (t) => {
   });
 
   await t.test('keeps the user signed in across a reload (persistSession)', async () => {
-    await s.cmd('POST', '/refresh', {});
+    await s.refresh();
     await watchErrors();
     await waitForElement('[data-testid="server-info"][data-state="ready"]');
     await visibilityShown('shared');

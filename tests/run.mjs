@@ -24,7 +24,8 @@ const USAGE = `usage: npm test -- [options]
                     (repeat or comma-separate for several; default ${DEFAULT_ENGINES.join(',')})
   --only GROUP      run only some groups: cargo (fmt, clippy, cargo test, and
                     the server's tests on PostgreSQL), postgres (only those),
-                    wasm (wasm-bindgen browser tests), page (the demo page test),
+                    wasm (wasm-bindgen browser tests), page (the demo page test,
+                    the client in a Web Worker, and a Vite app on the packed package),
                     api (the real @cognite/sdk and backendless SDKs against
                     the server),
                     cluster (PostgreSQL + a 3-node Garage cluster: the server's tests on
@@ -260,7 +261,8 @@ async function main() {
   process.on('SIGHUP', onSignal);
 
   // Firefox, WebKit and their drivers only when a browser suite will run in them.
-  const needsMoreEngines = (groups.has('wasm') || groups.has('page')) && engines.some((name) => name !== 'chrome');
+  // --all: Firefox and WebKit's drivers, and nginx for the page group's proxy test.
+  const needsMoreEngines = groups.has('page') || (groups.has('wasm') && engines.some((name) => name !== 'chrome'));
   const wantsPostgres = groups.has('cargo') || groups.has('postgres');
   await step('setup', () =>
     run('bash', [
@@ -386,7 +388,37 @@ async function main() {
             }),
           { needs: ['build wasm package', 'start devserver'] },
         );
+        // The client in a module Web Worker (tests/worker/): upload, multipart with CRC32C,
+        // resume in a new worker, download, aborts. Starts its own server (256 KiB parts).
+        await step(
+          `worker (${name})`,
+          () =>
+            run(process.execPath, ['--test', 'tests/worker.test.mjs'], {
+              env: { STOWAGE_BROWSER: name, ...browserEnv },
+              timeoutMs: 10 * MINUTE,
+            }),
+          { needs: ['build wasm package', 'build devserver'] },
+        );
       }
+    }
+    if (wantsPage) {
+      // `npm pack` of www/pkg installed with vite into a fresh app, `vite build`, the output served
+      // from another origin and driven in Chromium: upload, download, compare. Starts its own server.
+      await step(
+        'vite app from the packed package',
+        () => run(process.execPath, ['--test', 'tests/vite-app.test.mjs'], { env: browserEnv, timeoutMs: 10 * MINUTE }),
+        { needs: ['build wasm package', 'build devserver'] },
+      );
+    }
+    if (wantsPage) {
+      // Chromium through nginx with TLS (self-signed) in front of a --trust-proxy server, then a
+      // server on 0.0.0.0 reached by two addresses: every upload path, every URL handed back on
+      // the origin the page used. Starts its own servers and nginx (scripts/setup.sh --all).
+      await step(
+        'behind a TLS proxy, and on 0.0.0.0',
+        () => run(process.execPath, ['--test', 'tests/proxy.test.mjs'], { env: browserEnv, timeoutMs: 10 * MINUTE }),
+        { needs: ['build wasm package', 'build devserver'] },
+      );
     }
     if (scratch) rmSync(scratch.dir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
 // directory, the log in a file, and a wait until `GET /demo/demo-key/info` answers. Builds nothing.
 // The server runs with `--unsafe-test-hooks` (loopback only): `/v1/test/faults` and
 // `/v1/test/stats`, which the multipart browser tests use; other tests never call them.
+// `listenHost: '0.0.0.0'` (tests/proxy.test.mjs) listens on every address, without the hooks.
 
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
@@ -43,7 +44,9 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * `legacy: true` starts a build from before access control (one app, no admin keys).
  * `dataDir` serves an existing directory (a seeded catalog, say) instead of a fresh one; it is
  * removed by `stop()` all the same. `args` are more flags (`--database`, `--blobs`), `env` more
- * environment (the object store's `AWS_*`).
+ * environment (the object store's `AWS_*`). `listenHost` is the address of `--listen`
+ * (default 127.0.0.1; the probe still goes to 127.0.0.1); `testHooks: false` leaves out
+ * `--unsafe-test-hooks`, which the server refuses on an address that is not loopback.
  */
 export async function startServer({
   bin = DEFAULT_BIN,
@@ -55,6 +58,8 @@ export async function startServer({
   legacy = false,
   args: extraArgs = [],
   env: extraEnv = {},
+  listenHost = '127.0.0.1',
+  testHooks = true,
 } = {}) {
   if (!existsSync(bin)) {
     throw new Error(`${bin} does not exist: build it with \`npm run build\``);
@@ -66,7 +71,7 @@ export async function startServer({
   // then the server exits at once and we try another port.
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     try {
-      return await startOnce({ bin, www, log, logFile, dataDir, timeoutMs, legacy, extraArgs, extraEnv });
+      return await startOnce({ bin, www, log, logFile, dataDir, timeoutMs, legacy, extraArgs, extraEnv, listenHost, testHooks });
     } catch (err) {
       lastError = err;
       if (!err.exitedEarly) break;
@@ -76,7 +81,7 @@ export async function startServer({
   throw lastError;
 }
 
-async function startOnce({ bin, www, log, logFile, dataDir: given, timeoutMs, legacy, extraArgs, extraEnv }) {
+async function startOnce({ bin, www, log, logFile, dataDir: given, timeoutMs, legacy, extraArgs, extraEnv, listenHost = '127.0.0.1', testHooks = true }) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const dataDir = given ?? (await mkdtemp(join(tmpdir(), 'stowage-data-')));
@@ -86,7 +91,7 @@ async function startOnce({ bin, www, log, logFile, dataDir: given, timeoutMs, le
 
   const args = [
     '--listen',
-    `127.0.0.1:${port}`,
+    `${listenHost}:${port}`,
     '--data',
     dataDir,
     '--www',
@@ -105,7 +110,7 @@ async function startOnce({ bin, www, log, logFile, dataDir: given, timeoutMs, le
           '--admin-key',
           `${LOCKED_APP.appId}=${LOCKED_APP.adminKey}`,
         ]),
-    '--unsafe-test-hooks',
+    ...(testHooks ? ['--unsafe-test-hooks'] : []),
     ...extraArgs,
   ];
   log.write(`# ${bin} ${args.join(' ')}\n`);

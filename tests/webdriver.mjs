@@ -1,12 +1,14 @@
-// A small W3C WebDriver client over plain `fetch`, for the engines Playwright cannot drive here
-// (Debian's Firefox ESR and WebKitGTK): start a driver process, open a session, navigate, find
-// elements, type a file path into `<input type=file>`, run scripts, answer prompts, screenshots.
-// Spec: https://www.w3.org/TR/webdriver2/. Only the commands the page test needs.
+// WebDriver for the engines Playwright cannot drive here (Debian's Firefox ESR through
+// geckodriver, WebKitGTK through WebKitWebDriver): start a driver process, then a session over
+// npm's `webdriver` package (WebdriverIO's W3C bindings, attached to that driver, classic
+// protocol) with the few commands the page tests use: navigate, find elements, type a file path
+// into `<input type=file>`, run scripts, answer prompts, screenshots.
 
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import WebDriver from 'webdriver';
 import { freePort } from './server.mjs';
 
 /** The key under which a W3C driver returns an element reference. */
@@ -15,10 +17,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A WebDriver error answer: `error` is the spec's code (`no such element`, `timeout`, ...). */
 export class WebDriverError extends Error {
-  constructor(command, value) {
-    super(`${command}: ${value?.error ?? 'error'}: ${value?.message ?? JSON.stringify(value)}`);
+  constructor(command, cause) {
+    // The `webdriver` package names its error by the spec's code.
+    super(`${command}: ${cause?.name ?? 'error'}: ${cause?.message ?? String(cause)}`, { cause });
     this.name = 'WebDriverError';
-    this.error = value?.error;
+    this.error = cause?.name;
   }
 }
 
@@ -87,83 +90,103 @@ export async function startDriver({ command, args, env = {}, logFile, timeoutMs 
 
 /** One browser session. Element references are plain `{ [ELEMENT]: id }` objects. */
 export class Session {
-  constructor(driverUrl, id, capabilities) {
-    this.base = `${driverUrl}/session/${id}`;
-    this.id = id;
+  constructor(client) {
+    this.client = client;
+    this.id = client.sessionId;
     /** What the driver answered: `browserName`, `browserVersion`, ... */
-    this.capabilities = capabilities;
+    this.capabilities = client.capabilities;
   }
 
-  /** `POST /session` with `alwaysMatch` capabilities. */
+  /** A new session on the driver at `driverUrl` with `alwaysMatch` capabilities. */
   static async create(driverUrl, alwaysMatch = {}) {
-    const value = await call('POST', `${driverUrl}/session`, { capabilities: { alwaysMatch } }, 'new session');
-    return new Session(driverUrl, value.sessionId, value.capabilities);
-  }
-
-  cmd(method, path, body) {
-    return call(method, `${this.base}${path}`, body, `${method} ${path || '/'}`);
+    const { hostname, port } = new URL(driverUrl);
+    const client = await run('new session', () =>
+      WebDriver.newSession({
+        hostname,
+        port: Number(port),
+        path: '/',
+        capabilities: { ...alwaysMatch, 'wdio:enforceWebDriverClassic': true },
+        logLevel: 'warn',
+        connectionRetryCount: 0, // a command is sent once: a retried click or upload would be a second one
+        connectionRetryTimeout: 300_000, // longer than the page tests' script timeout (180 s)
+      }),
+    );
+    return new Session(client);
   }
 
   /** Ends the session (and the browser). */
   close() {
-    return call('DELETE', this.base, undefined, 'delete session');
+    return run('delete session', () => this.client.deleteSession());
   }
 
   navigate(url) {
-    return this.cmd('POST', '/url', { url });
+    return run('navigate', () => this.client.navigateTo(url));
+  }
+
+  /** Reloads the page. */
+  refresh() {
+    return run('refresh', () => this.client.refresh());
   }
 
   /** The first element matching a CSS selector; throws `no such element`. */
-  find(css) {
-    return this.cmd('POST', '/element', { using: 'css selector', value: css });
+  async find(css) {
+    const found = await run(`find ${css}`, () => this.client.findElement('css selector', css));
+    // The package answers `no such element` as a value (WebdriverIO's lazy elements), not an error.
+    if (found?.error) throw new WebDriverError(`find ${css}`, { name: found.error, message: found.message });
+    return found;
   }
 
   /** Every element matching a CSS selector. */
   findAll(css) {
-    return this.cmd('POST', '/elements', { using: 'css selector', value: css });
+    return run(`find all ${css}`, () => this.client.findElements('css selector', css));
   }
 
   click(element) {
-    return this.cmd('POST', `/element/${element[ELEMENT]}/click`, {});
+    return run('click', () => this.client.elementClick(element[ELEMENT]));
   }
 
   clear(element) {
-    return this.cmd('POST', `/element/${element[ELEMENT]}/clear`, {});
+    return run('clear', () => this.client.elementClear(element[ELEMENT]));
   }
 
   /** Element Send Keys: types `text`; on `<input type=file>` the text is a local file path. */
   sendKeys(element, text) {
-    return this.cmd('POST', `/element/${element[ELEMENT]}/value`, { text });
+    return run('send keys', () => this.client.elementSendKeys(element[ELEMENT], text));
   }
 
   /** Runs `script` (a function body; `arguments[i]` are `args`) and answers what it returns. */
   execute(script, ...args) {
-    return this.cmd('POST', '/execute/sync', { script, args });
+    return run('execute', () => this.client.executeScript(script, args));
   }
 
   /** Like `execute`, but the body must call `arguments[arguments.length - 1](result)`. */
   executeAsync(script, ...args) {
-    return this.cmd('POST', '/execute/async', { script, args });
+    return run('execute async', () => this.client.executeAsyncScript(script, args));
   }
 
   /** Sets the script, page-load and implicit-wait timeouts (ms). */
-  timeouts(values) {
-    return this.cmd('POST', '/timeouts', values);
+  timeouts({ implicit, pageLoad, script }) {
+    return run('timeouts', () => this.client.setTimeouts(implicit, pageLoad, script));
+  }
+
+  /** Sets the window's size (not every driver can). */
+  windowSize(width, height) {
+    return run('window rect', () => this.client.setWindowRect(null, null, width, height));
   }
 
   alertText() {
-    return this.cmd('GET', '/alert/text');
+    return run('alert text', () => this.client.getAlertText());
   }
 
   /** Types into an open `prompt()` (when `text` is given) and accepts it. */
   async acceptAlert(text) {
-    if (text !== undefined) await this.cmd('POST', '/alert/text', { text });
-    return this.cmd('POST', '/alert/accept', {});
+    if (text !== undefined) await run('alert send text', () => this.client.sendAlertText(text));
+    return run('accept alert', () => this.client.acceptAlert());
   }
 
   /** Saves a PNG of the viewport. */
   async screenshot(path) {
-    const base64 = await this.cmd('GET', '/screenshot');
+    const base64 = await run('screenshot', () => this.client.takeScreenshot());
     await writeFile(path, Buffer.from(base64, 'base64'));
   }
 
@@ -183,20 +206,11 @@ export class Session {
   }
 }
 
-/** One WebDriver request; answers `value` or throws a WebDriverError. */
-async function call(method, url, body, command) {
-  const response = await fetch(url, {
-    method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json; charset=utf-8' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json;
+/** Runs one command of the `webdriver` client; its errors become WebDriverErrors. */
+async function run(command, fn) {
   try {
-    json = JSON.parse(text);
-  } catch {
-    throw new WebDriverError(command, { error: `HTTP ${response.status}`, message: text.slice(0, 500) });
+    return await fn();
+  } catch (err) {
+    throw new WebDriverError(command, err);
   }
-  if (!response.ok || json.value?.error) throw new WebDriverError(command, json.value);
-  return json.value;
 }

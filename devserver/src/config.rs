@@ -34,7 +34,7 @@ pub struct Config {
 
     /// The catalog of records: `sqlite://FILE` (default: `stowage.db` in the data directory) or
     /// `postgres://USER@HOST:PORT/DB` (several servers may share one).
-    #[arg(long, env = "STOWAGE_DATABASE", hide_env_values = true)]
+    #[arg(long, env = "STOWAGE_DATABASE", hide_env_values = true, global = true)]
     pub database: Option<String>,
 
     /// Where file bytes live: `file://DIR` (default: `blobs/` in the data directory) or
@@ -42,7 +42,7 @@ pub struct Config {
     /// `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
     /// `AWS_ALLOW_HTTP=true` for plain HTTP. Several servers may share one bucket (and one
     /// PostgreSQL `--database`): docs/deploy.md.
-    #[arg(long, env = "STOWAGE_BLOBS")]
+    #[arg(long, env = "STOWAGE_BLOBS", global = true)]
     pub blobs: Option<String>,
 
     /// With an object store (`--blobs s3://…`): multipart part URLs and download URLs are the
@@ -62,9 +62,24 @@ pub struct Config {
     #[arg(long, env = "STOWAGE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Serve HTTPS (TLS 1.2 and 1.3, rustls) with this certificate chain, a PEM file (the
+    /// server's certificate first). Needs `--tls-key`. The URLs handed out then start with
+    /// `https://`. For deployments without a reverse proxy.
+    #[arg(long, env = "STOWAGE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of `--tls-cert`, a PEM file (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "STOWAGE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Data directory: file bytes under `blobs/`, the SQLite catalog in `stowage.db` (unless
     /// `--database` names another). Created when missing; one server at a time.
-    #[arg(long, env = "STOWAGE_DATA", default_value = "./stowage-data")]
+    #[arg(
+        long,
+        env = "STOWAGE_DATA",
+        default_value = "./stowage-data",
+        global = true
+    )]
     pub data: PathBuf,
 
     /// An app as `ID:KEY[:DEFAULTS]` (app id, REST API key, and what anonymous and signed-in
@@ -91,6 +106,13 @@ pub struct Config {
         value_parser = parse_admin_key
     )]
     pub admin_keys: Vec<(String, String)>,
+
+    /// Serve an app's `/web` directory as a static site on its own host name, as `ID=HOST`
+    /// (e.g. `photos=www.example.com`): a request whose `Host` is HOST for `/{path}` gets the
+    /// file `web/{path}` (`index.html` for `/` and paths ending in `/`), GET and HEAD only, with
+    /// the anonymous user's permissions and no listings. Repeatable; commas in the environment.
+    #[arg(long = "web-host", env = "STOWAGE_WEB_HOSTS", value_delimiter = ',', value_parser = parse_web_host)]
+    pub web_hosts: Vec<(String, String)>,
 
     /// Lifetime of a login token, in seconds (default 30 days).
     #[arg(long, env = "STOWAGE_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
@@ -176,6 +198,31 @@ pub struct Config {
     /// and `/v1/test/stats`. Refused unless `--listen` is a loopback address.
     #[arg(long, env = "STOWAGE_UNSAFE_TEST_HOOKS")]
     pub unsafe_test_hooks: bool,
+
+    /// Bring the catalog's schema up to date, list every migration (version, name, when it was
+    /// applied) and exit without serving. A server starting on an older catalog does the same
+    /// first (and logs each migration it applies); one started on a catalog that a newer version
+    /// migrated refuses to start.
+    #[arg(long, env = "STOWAGE_MIGRATE_ONLY")]
+    pub migrate_only: bool,
+
+    /// Something to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What `stowage-devserver` can do besides serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Copy the SQLite catalog and the disk blob store into a new directory DEST, consistent at
+    /// one moment, while a server runs on them and uploads continue. DEST is a data directory:
+    /// restore by starting a server with `--data DEST` (or by copying it into place while the
+    /// server is stopped). PostgreSQL and object stores have backups of their own
+    /// (docs/deploy.md).
+    Backup {
+        /// The directory to create (it must not exist; it appears only once complete).
+        dest: PathBuf,
+    },
 }
 
 /// One app: its id and REST API key.
@@ -197,6 +244,20 @@ fn parse_admin_key(text: &str) -> Result<(String, String), String> {
         );
     }
     Ok((id.to_owned(), secret.to_owned()))
+}
+
+fn parse_web_host(text: &str) -> Result<(String, String), String> {
+    let (id, host) = text.split_once('=').ok_or("expected ID=HOST")?;
+    let host = host.trim().to_ascii_lowercase();
+    if id.is_empty()
+        || host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    {
+        return Err("expected ID=HOST, HOST a name with an optional :PORT".into());
+    }
+    Ok((id.to_owned(), host))
 }
 
 fn parse_app(text: &str) -> Result<AppCredentials, String> {
@@ -235,6 +296,16 @@ impl Config {
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout.max(1)),
             max_connections: self.max_connections.max(1),
             grace: std::time::Duration::from_secs(self.shutdown_grace),
+        }
+    }
+
+    /// `https` with `--tls-cert`, else `http`.
+    #[must_use]
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
         }
     }
 

@@ -7,6 +7,7 @@
 //! (the service, the only way to touch files) → `catalog` (SQL) and `blobs` (bytes). `model`
 //! (domain types) and `error` are shared by all; `state` puts the layers together.
 
+pub mod backup;
 pub mod blobs;
 pub mod catalog;
 pub mod config;
@@ -24,6 +25,8 @@ pub mod testing;
 #[doc(hidden)]
 pub use routes::fuzzing;
 pub use routes::spawn_metrics_upkeep;
+pub use routes::table::Route;
+pub use routes::{openapi_json, route_table};
 
 /// jemalloc, not glibc's malloc: with a thread pool, glibc keeps an arena per thread and hands
 /// little of what a burst of slow uploads freed back to the system (RSS grew 23–32 % over a

@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::{rustls, TlsAcceptor};
 use tower::ServiceExt as _;
 
 /// The limits of the connection layer (flags in [`crate::Config`]).
@@ -38,8 +39,8 @@ pub struct Limits {
 /// A stream that notes when bytes last moved in either direction, and that swaps hyper's bare
 /// answer to a request head it cannot parse for a documented `{code, message}` (see
 /// [`framing_reply`]).
-struct Watched {
-    inner: TcpStream,
+struct Watched<S> {
+    inner: S,
     last: Arc<AtomicU64>,
     start: Instant,
     swap: Option<Swap>,
@@ -98,12 +99,14 @@ fn framing_reply(data: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
-impl Watched {
+impl<S> Watched<S> {
     fn touch(&self) {
         let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last.store(ms, Ordering::Relaxed);
     }
+}
 
+impl<S: AsyncWrite + Unpin> Watched<S> {
     /// Writes the rest of the swapped-in answer; `Ready(Ok(n))` with hyper's length once done.
     fn poll_swap(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
         while let Some(swap) = self.swap.as_mut() {
@@ -125,7 +128,7 @@ impl Watched {
     }
 }
 
-impl AsyncRead for Watched {
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -140,7 +143,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -232,11 +235,36 @@ fn busy_response() -> Vec<u8> {
     .into_bytes()
 }
 
+/// The TLS side of `--tls-cert` / `--tls-key`: rustls, TLS 1.2 and 1.3, HTTP/1.1 by ALPN.
+pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsAcceptor, String> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "--tls-cert {}: no certificate in it",
+            cert.display()
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("--tls-cert and --tls-key do not make a TLS identity: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then drains (see the module doc).
+/// With `tls`, each connection's handshake comes first, within the header timeout.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -246,6 +274,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true);
+    let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -272,32 +301,25 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let start = Instant::now();
-        let last = Arc::new(AtomicU64::new(0));
-        let io = TokioIo::new(Watched {
-            inner: stream,
-            last: last.clone(),
-            start,
-            swap: None,
-        });
-        let router = router.clone();
-        let service =
-            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                router.clone().oneshot(req.map(axum::body::Body::new))
-            });
-        let connection = graceful.watch(builder.serve_connection(io, service));
-        let idle = limits.idle_timeout;
+        let connection = Connection {
+            router: router.clone(),
+            builder: builder.clone(),
+            watcher: graceful.watcher(),
+            peer,
+            idle: limits.idle_timeout,
+        };
+        let tls = tls.clone();
+        let handshake_timeout = limits.header_timeout;
         tokio::spawn(async move {
             let _slot = slot;
-            tokio::select! {
-                result = connection => {
-                    if let Err(e) = result {
-                        tracing::debug!(error = %e, %peer, "connection ended with an error");
+            match tls {
+                None => connection.run(stream).await,
+                Some(tls) => {
+                    match tokio::time::timeout(handshake_timeout, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => connection.run(stream).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
-                }
-                () = idle_for(last, start, idle) => {
-                    tracing::debug!(%peer, "closing an idle connection");
                 }
             }
         });
@@ -307,6 +329,52 @@ pub async fn serve(
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(limits.grace) => {
             tracing::warn!("the grace period ended with requests still in flight; closing them");
+        }
+    }
+}
+
+/// One accepted connection, about to be served.
+struct Connection {
+    router: Router,
+    builder: Arc<hyper::server::conn::http1::Builder>,
+    watcher: Watcher,
+    peer: SocketAddr,
+    idle: Duration,
+}
+
+impl Connection {
+    /// Serves HTTP/1.1 on `stream` (plain TCP, or TLS over it) until it ends or idles out.
+    async fn run<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
+        let Self {
+            router,
+            builder,
+            watcher,
+            peer,
+            idle,
+        } = self;
+        let start = Instant::now();
+        let last = Arc::new(AtomicU64::new(0));
+        let io = TokioIo::new(Watched {
+            inner: stream,
+            last: last.clone(),
+            start,
+            swap: None,
+        });
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                router.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let connection = watcher.watch(builder.serve_connection(io, service));
+        tokio::select! {
+            result = connection => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, %peer, "connection ended with an error");
+                }
+            }
+            () = idle_for(last, start, idle) => {
+                tracing::debug!(%peer, "closing an idle connection");
+            }
         }
     }
 }

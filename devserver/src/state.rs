@@ -37,7 +37,11 @@ struct Inner {
     min_body_rate: u64,
     first_app: AppCredentials,
     public_base: String,
+    /// `https` when the server itself speaks TLS (`--tls-cert`), else `http`.
+    scheme: &'static str,
     custom_domain: Option<CustomDomain>,
+    /// `--web-host`: host name → the app-root prefix of its `web/` directory.
+    web_hosts: HashMap<String, String>,
     trust_proxy: bool,
     max_upload_bytes: u64,
     signer: Signer,
@@ -131,6 +135,13 @@ impl AppState {
             key: "demo-key".into(),
             defaults: crate::model::AppDefaults::Open,
         });
+        let mut web_hosts = HashMap::new();
+        for (id, host) in &config.web_hosts {
+            let Some(app) = config.apps.iter().find(|a| a.id == *id) else {
+                return Err(AppError::Config(format!("--web-host names no app: {id}")));
+            };
+            web_hosts.insert(host.clone(), format!("/{}/{}/files/web", app.id, app.key));
+        }
         let custom_domain = config.public_url.as_ref().map(|url| {
             let url = url.trim_end_matches('/').to_owned();
             let host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
@@ -155,8 +166,10 @@ impl AppState {
                 body_timeout: std::time::Duration::from_secs(config.body_timeout.max(1)),
                 min_body_rate: config.min_body_rate,
                 first_app,
-                public_base: format!("http://{}", config.listen),
+                public_base: format!("{}://{}", config.scheme(), config.listen),
+                scheme: config.scheme(),
                 custom_domain,
+                web_hosts,
                 trust_proxy: config.trust_proxy,
                 max_upload_bytes: config.max_upload_bytes,
                 signer,
@@ -319,7 +332,7 @@ impl AppState {
     #[must_use]
     pub fn request_base(&self, headers: &axum::http::HeaderMap) -> Option<String> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let mut scheme = "http";
+        let mut scheme = self.inner.scheme;
         let mut host = header("host").unwrap_or("");
         if self.inner.trust_proxy {
             let forwarded = forwarded_pairs(header("forwarded").unwrap_or(""));
@@ -343,6 +356,16 @@ impl AppState {
             && host
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+        // A default port is dropped (`https://h:443` is `https://h`): clients compare URLs they
+        // are handed with their own base as strings.
+        let host = match (scheme, host.rsplit_once(':')) {
+            ("https", Some((name, "443"))) | ("http", Some((name, "80")))
+                if !name.ends_with(':') =>
+            {
+                name
+            }
+            _ => host,
+        };
         plain.then(|| format!("{scheme}://{host}"))
     }
 
@@ -397,6 +420,15 @@ impl AppState {
         format!("{}/{app}/{key}/files/{encoded}", self.public_base())
     }
 
+    /// When `host` is a `--web-host`, the prefix of the app's `web/` directory it serves.
+    #[must_use]
+    pub fn web_host_prefix(&self, host: &str) -> Option<&str> {
+        self.inner
+            .web_hosts
+            .get(&host.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
     /// When `host` is the custom domain, the app-root prefix its paths are served under.
     #[must_use]
     pub fn custom_domain_prefix(&self, host: &str) -> Option<String> {
@@ -447,6 +479,16 @@ fn forwarded_pairs(value: &str) -> Forwarded<'_> {
 tokio::task_local! {
     /// The URL base of the request this task serves (see [`AppState::with_request_host`]).
     static REQUEST_BASE: String;
+}
+
+/// `--migrate-only`: brings the catalog's schema up to date (holding the data directory's lock,
+/// so not under a running server of a SQLite catalog) and lists every migration.
+pub async fn migrate_only(config: &Config) -> AppResult<Vec<crate::catalog::MigrationState>> {
+    config.validate().map_err(AppError::Config)?;
+    tokio::fs::create_dir_all(&config.data).await?;
+    let _lock = lock_data_dir(&config.data)?;
+    let (catalog, _) = Catalog::open(&config.database_url()).await?;
+    catalog.migrations().await
 }
 
 /// Takes the data directory's exclusive lock (`{data}/.lock`), or says who holds it.

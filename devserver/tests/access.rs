@@ -1312,6 +1312,92 @@ async fn the_custom_domain_serves_readable_files_and_lists_nothing() {
 }
 
 #[tokio::test]
+async fn a_web_host_serves_the_apps_web_directory_with_index_pages_and_its_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, router) = state_with(dir.path(), |c| {
+        c.web_hosts = vec![("locked".into(), "site.example.com".into())];
+    })
+    .await;
+    let (_, token) = register_and_login(&router, LOCKED, "gina").await;
+    for (path, body, vis) in [
+        ("web/index.html", "<h1>home</h1>", "public"),
+        ("web/docs/index.html", "<h1>docs</h1>", "public"),
+        ("web/docs/st%C3%BCck.css", "body{}", "public"),
+        ("web/draft.html", "draft", "private"),
+        ("outside.txt", "not in web", "public"),
+    ] {
+        let req = Request::post(format!("{LOCKED}/files/{path}"))
+            .header("user-token", &token)
+            .body(Body::from(body))
+            .unwrap();
+        assert_eq!(send(&router, req).await.status, StatusCode::OK, "{path}");
+        let req = Request::put(format!("{LOCKED}/files/visibility/{path}"))
+            .header("user-token", &token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"visibility": vis}).to_string()))
+            .unwrap();
+        assert_eq!(send(&router, req).await.status, StatusCode::OK, "{path}");
+    }
+    let on_site = |method: &str, uri: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri.to_owned())
+            .header(header::HOST, "Site.Example.com")
+            .body(Body::empty())
+            .unwrap()
+    };
+    for (uri, body) in [
+        ("/", "<h1>home</h1>"),
+        ("/docs/", "<h1>docs</h1>"),
+        ("/docs/st%C3%BCck.css", "body{}"),
+    ] {
+        let a = send(&router, on_site("GET", uri)).await;
+        assert_eq!(
+            (a.status, a.bytes.as_slice()),
+            (StatusCode::OK, body.as_bytes()),
+            "{uri}: {a}"
+        );
+    }
+    let css = send(&router, on_site("GET", "/docs/st%C3%BCck.css")).await;
+    assert!(css.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    // The anonymous user's permissions: a private page is refused to the site's visitors.
+    assert_eq!(
+        send(&router, on_site("GET", "/draft.html"))
+            .await
+            .status
+            .as_u16(),
+        403
+    );
+    // Nothing outside web/, no listings, no writes.
+    // A query reaches no file route: a directory answers its index page, never a listing.
+    for uri in ["/?sub=true", "/docs/?action=count"] {
+        let a = send(&router, on_site("GET", uri)).await;
+        assert!(a.bytes.starts_with(b"<h1>"), "{uri} on the site: {a}");
+    }
+    for uri in ["/../outside.txt", "/%2E%2E/outside.txt", "/docs"] {
+        let a = send(&router, on_site("GET", uri)).await;
+        assert!(
+            a.status.is_client_error() && a.bytes != b"not in web",
+            "{uri} on the site: {a}"
+        );
+    }
+    assert_eq!(
+        send(&router, on_site("DELETE", "/index.html"))
+            .await
+            .status
+            .as_u16(),
+        405
+    );
+    assert_eq!(
+        send(&router, on_site("GET", "/index.html")).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn the_open_demo_app_lets_anonymous_users_upload_read_and_delete() {
     let w = world().await;
     let req = Request::post("/demo/demo-key/files/d/x.txt")

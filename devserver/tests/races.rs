@@ -103,6 +103,7 @@ impl Server {
             listener,
             router,
             config.limits(),
+            None,
             std::future::pending(),
         ));
         Self {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Answer to an upload: `{"fileURL": "..."}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadResponse {
     /// The public URL of the stored file.
@@ -11,6 +12,7 @@ pub struct UploadResponse {
 }
 
 /// Body of `PUT files/move` and `PUT files/copy`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MoveRequest {
@@ -21,6 +23,7 @@ pub struct MoveRequest {
 }
 
 /// Body of `PUT files/rename`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RenameRequest {
@@ -31,6 +34,7 @@ pub struct RenameRequest {
 }
 
 /// One entry of a directory listing.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileEntry {
@@ -60,6 +64,7 @@ pub struct FileEntry {
 }
 
 /// Answer to `GET /{appId}/{apiKey}/info`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppInfo {

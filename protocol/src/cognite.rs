@@ -101,6 +101,7 @@ impl FieldError {
 
 /// Cognite's error body: `{"error": {"code": 400, "message": "...", "missing": [...]}}`.
 /// `@cognite/sdk` turns it into a `CogniteError` whose `status` is the HTTP status.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorEnvelope {
     /// The error itself.
@@ -108,6 +109,8 @@ pub struct ErrorEnvelope {
 }
 
 /// The inside of an [`ErrorEnvelope`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CogniteErrorBody))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// The HTTP status again.
@@ -232,6 +235,7 @@ impl<'de> Deserialize<'de> for Identity {
 }
 
 /// `{"externalId": "..."}`: a label on a file.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Label {
@@ -240,6 +244,7 @@ pub struct Label {
 }
 
 /// `{"min": ms, "max": ms}`: an inclusive range of times in milliseconds since the epoch.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeRange {
@@ -275,6 +280,7 @@ impl TimeRange {
 // Records
 
 /// The body of `POST /files` and `POST /files/initmultipartupload`: a new file's fields.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FileCreate {
@@ -373,6 +379,7 @@ impl FileCreate {
 }
 
 /// A file as the server answers it. `uploadUrl` is there only in the answer to `POST /files`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileInfo {
@@ -432,6 +439,7 @@ pub struct FileInfo {
 
 /// The answer to `POST /files/initmultipartupload?parts=N`: the file, one URL per part, and the
 /// id that `completemultipartupload` needs. Not wrapped in `items`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InitMultipartResponse {
@@ -445,6 +453,7 @@ pub struct InitMultipartResponse {
 }
 
 /// The body of `POST /files/completemultipartupload`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CompleteMultipartRequest {
@@ -479,6 +488,7 @@ pub fn validate_parts(parts: i64) -> Result<(), FieldError> {
 }
 
 /// One item of the answer to `POST /files/downloadlink`: the identity as asked for, and the URL.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DownloadLinkItem {
@@ -490,6 +500,7 @@ pub struct DownloadLinkItem {
 }
 
 /// `{"items": [...], "nextCursor": "..."}`: the answer of every call that returns records.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemsResponse<T> {
@@ -501,6 +512,7 @@ pub struct ItemsResponse<T> {
 }
 
 /// `{"count": n}`: the one item of the answer to `POST /files/aggregate`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AggregateCount {
     /// How many files the filter selects.
@@ -508,6 +520,7 @@ pub struct AggregateCount {
 }
 
 /// `{}`: the answer to `files/delete` and `files/completemultipartupload`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct EmptyResponse {}
 
@@ -515,6 +528,7 @@ pub struct EmptyResponse {}
 // Requests naming files
 
 /// The body of `POST /files/byids`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ByIdsRequest {
@@ -533,6 +547,7 @@ impl ByIdsRequest {
 }
 
 /// The body of `POST /files/delete`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeleteRequest {
@@ -551,6 +566,7 @@ impl DeleteRequest {
 }
 
 /// The body of `POST /files/downloadlink`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DownloadLinkRequest {
@@ -592,6 +608,7 @@ fn check_identities(items: &[Identity], max: usize) -> Result<(), FieldError> {
 // Filters, lists, search, aggregate
 
 /// `{"containsAny": [...]}` or `{"containsAll": [...]}`: which labels a file must carry.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum LabelFilter {
@@ -602,6 +619,7 @@ pub enum LabelFilter {
 }
 
 /// How a `geoLocation` filter's shape relates to the files' locations.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GeoRelation {
@@ -617,6 +635,7 @@ pub enum GeoRelation {
 }
 
 /// `{"relation": "within", "shape": {geometry}}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeoLocationFilter {
@@ -627,6 +646,7 @@ pub struct GeoLocationFilter {
 }
 
 /// Every filter of `files/list`, `files/search` and `files/aggregate`. All given ones must hold.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FileFilter {
@@ -819,6 +839,7 @@ impl Partition {
 }
 
 /// The body of `POST /files/list`. Following pages repeat it with `cursor` added.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListRequest {
@@ -857,6 +878,7 @@ impl ListRequest {
 }
 
 /// `{"name": "..."}`: what `files/search` looks for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FileSearch {
@@ -866,6 +888,7 @@ pub struct FileSearch {
 }
 
 /// The body of `POST /files/search`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SearchRequest {
@@ -895,6 +918,7 @@ impl SearchRequest {
 }
 
 /// The body of `POST /files/aggregate`, answered `{"items": [{"count": n}]}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AggregateRequest {
@@ -1074,6 +1098,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListPatch<T> {
 }
 
 /// `{"add": [labels], "remove": [labels]}`: labels are only added and removed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabelsPatch {
@@ -1086,44 +1111,56 @@ pub struct LabelsPatch {
 }
 
 /// The `update` object of one `files/update` item: the fields to change, each optional.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FileChange {
     /// New or no externalId.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::set_or_null_string))]
     pub external_id: Option<SetOrNull<String>>,
     /// New or no directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::set_or_null_string))]
     pub directory: Option<SetOrNull<String>>,
     /// New or no source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::set_or_null_string))]
     pub source: Option<SetOrNull<String>>,
     /// New or no media type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::set_or_null_string))]
     pub mime_type: Option<SetOrNull<String>>,
     /// Replaced or changed metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::map_patch))]
     pub metadata: Option<MapPatch>,
     /// Replaced or changed assets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::list_patch_i64))]
     pub asset_ids: Option<ListPatch<i64>>,
     /// New or no data set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::set_or_null_i64))]
     pub data_set_id: Option<SetOrNull<i64>>,
     /// New or no source creation time, in ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::set_or_null_i64))]
     pub source_created_time: Option<SetOrNull<i64>>,
     /// New or no source modification time, in ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::set_or_null_i64))]
     pub source_modified_time: Option<SetOrNull<i64>>,
     /// Replaced or changed security categories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::list_patch_i64))]
     pub security_categories: Option<ListPatch<i64>>,
     /// Labels added and removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<LabelsPatch>,
     /// New or no GeoJSON `Feature`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::set_or_null_value))]
     pub geo_location: Option<SetOrNull<Value>>,
 }
 
@@ -1178,6 +1215,7 @@ impl FileChange {
 }
 
 /// One item of `POST /files/update`: `{"id": 1, "update": {...}}` or `{"externalId": "a", ...}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileUpdate {
@@ -1189,6 +1227,7 @@ pub struct FileUpdate {
 }
 
 /// The body of `POST /files/update`, answered with the changed files in the same order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRequest {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::paths::PathError;
 
 /// The JSON body of every error response: `{"code": 6000, "message": "..."}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// One of the numbers in [`ErrorCode`].

@@ -6,6 +6,8 @@ pub mod cognite;
 pub mod error;
 pub mod multipart;
 pub mod paths;
+#[cfg(feature = "openapi")]
+pub mod schema;
 
 pub use bodies::{AppInfo, FileEntry, MoveRequest, RenameRequest, UploadResponse};
 pub use error::{shorten, ApiError, ErrorBody, ErrorCode};

@@ -19,6 +19,7 @@ pub const CRC32C_HEADER: &str = "x-stowage-checksum-crc32c";
 pub const SHA256_HEADER: &str = "x-stowage-checksum-sha256";
 
 /// Which checksum protects the parts of an upload.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChecksumAlgorithm {
@@ -55,6 +56,7 @@ impl ChecksumAlgorithm {
 }
 
 /// A request the client makes to a signed URL: where, how, and until when.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresignedRequest {
@@ -69,6 +71,7 @@ pub struct PresignedRequest {
 }
 
 /// `POST /v1/files/presigned-url`: a signed URL for one single-request upload.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresignUploadRequest {
@@ -90,6 +93,7 @@ pub struct PresignUploadRequest {
 }
 
 /// `POST /v1/files/download-url`: a signed GET URL.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DownloadUrlRequest {
@@ -101,6 +105,7 @@ pub struct DownloadUrlRequest {
 }
 
 /// `POST /v1/files/multipart/init`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InitRequest {
@@ -125,6 +130,7 @@ pub struct InitRequest {
 }
 
 /// Answer to `init`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InitResponse {
@@ -139,6 +145,7 @@ pub struct InitResponse {
 }
 
 /// `POST /v1/files/multipart/presigned-url`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresignPartsRequest {
@@ -149,6 +156,7 @@ pub struct PresignPartsRequest {
 }
 
 /// A signed URL for one part.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresignedPart {
@@ -160,6 +168,7 @@ pub struct PresignedPart {
 }
 
 /// Answer to `multipart/presigned-url`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresignPartsResponse {
@@ -168,6 +177,7 @@ pub struct PresignPartsResponse {
 }
 
 /// A part the server holds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartInfo {
@@ -183,6 +193,7 @@ pub struct PartInfo {
 }
 
 /// Answer to `GET /v1/files/multipart/{uploadId}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadStatus {
@@ -208,6 +219,7 @@ pub struct UploadStatus {
 }
 
 /// One part named in `complete`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CompletedPart {
@@ -218,6 +230,7 @@ pub struct CompletedPart {
 }
 
 /// `POST /v1/files/multipart/complete`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CompleteRequest {
@@ -228,6 +241,7 @@ pub struct CompleteRequest {
 }
 
 /// Answer to `complete` (and to a repeated `complete`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CompleteResponse {
@@ -244,6 +258,7 @@ pub struct CompleteResponse {
 }
 
 /// `POST /v1/files/multipart/abort`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AbortRequest {
@@ -252,6 +267,7 @@ pub struct AbortRequest {
 }
 
 /// One part of a plan: bytes `start..end` of the file.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartRange {

@@ -57,6 +57,7 @@ impl Server {
             listener,
             router,
             limits,
+            None,
             std::future::pending(),
         ));
         let client = reqwest::Client::builder().no_proxy().build().unwrap();

@@ -107,6 +107,24 @@ impl DiskBlobs {
         self.tmp.join(id)
     }
 
+    /// Copies blob `id` (published or not yet) to the file `to`, made durable; answers its size.
+    /// For `stowage-devserver backup`, which reads the store of a running server.
+    pub async fn copy_out(&self, id: &str, to: &Path) -> Result<u64, ReadError> {
+        let (_, from) = self.open_located(id).await?;
+        let mut from = from.into_std().await;
+        let to = to.to_path_buf();
+        // std's copy between two files is copy_file_range: no bytes through user space.
+        let copied = tokio::task::spawn_blocking(move || {
+            let mut out = std::fs::File::create(to)?;
+            let n = std::io::copy(&mut from, &mut out)?;
+            out.sync_all()?;
+            Ok::<_, io::Error>(n)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        Ok(copied)
+    }
+
     /// The blob's file with symlinks resolved: published, else unpublished, else published
     /// again (it may have been published between the two looks).
     async fn locate(&self, id: &str) -> Result<PathBuf, ReadError> {

@@ -107,6 +107,23 @@ fn glob_to_regex(glob: &str) -> String {
 /// The `catalog_info` entry that says a server started on the catalog.
 const IN_USE: &str = "in_use_since_ms";
 
+/// The `catalog_info` entry that holds back blob removal while a backup copies blobs: the
+/// time (ms) until which it holds, renewed while the backup runs.
+const DELETES_HELD_UNTIL: &str = "deletes_held_until_ms";
+
+/// One schema migration and its state in a catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationState {
+    /// Its number: migrations apply in this order.
+    pub version: i64,
+    /// What it does, from its file name.
+    pub name: String,
+    /// When it was applied to the catalog, if it was.
+    pub applied: Option<String>,
+    /// Whether this version of the server knows it (one it does not came from a newer version).
+    pub known: bool,
+}
+
 /// The catalog.
 #[derive(Debug, Clone)]
 pub struct Catalog {
@@ -191,8 +208,21 @@ impl Drop for Tx {
 
 impl Catalog {
     /// Opens the catalog at `url` (`sqlite://…` or `postgres://…`) and brings its schema up
-    /// to date. Answers whether the catalog was new (it had no schema before).
+    /// to date ([`Catalog::migrate`]). Answers whether the catalog was new (it had no schema
+    /// before).
     pub async fn open(url: &str) -> AppResult<(Self, bool)> {
+        let catalog = Self::connect(url).await?;
+        let had_files = catalog.has_files_table().await?;
+        catalog.migrate().await?;
+        // A catalog is in use once a server started on it (or it held files before this
+        // version recorded that); a new one is refused over a blob store that holds blobs.
+        let in_use = had_files || catalog.info(IN_USE).await?.is_some();
+        Ok((catalog, !in_use))
+    }
+
+    /// Connects to the catalog at `url` without touching its schema (`backup` reads a catalog
+    /// whichever version made it).
+    pub async fn connect(url: &str) -> AppResult<Self> {
         sqlx::any::install_default_drivers();
         let dialect = if url.starts_with("sqlite:") {
             Dialect::Sqlite
@@ -228,20 +258,101 @@ impl Catalog {
             })
             .connect_with(options)
             .await?;
-        let catalog = Self { pool, dialect };
-        let migrator = match dialect {
+        Ok(Self { pool, dialect })
+    }
+
+    /// The schema migrations this version knows, in order.
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        match self.dialect {
             Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Dialect::Postgres => sqlx::migrate!("./migrations/postgres"),
+        }
+    }
+
+    /// Applies the migrations the catalog lacks, each logged. Refuses a catalog that a newer
+    /// version migrated (it holds a migration this one does not know), or whose migration
+    /// differs from this version's or failed halfway, before changing anything.
+    pub async fn migrate(&self) -> AppResult<()> {
+        use sqlx::migrate::MigrateError;
+        let before: Vec<i64> = self
+            .migrations()
+            .await?
+            .iter()
+            .filter(|m| m.applied.is_some())
+            .map(|m| m.version)
+            .collect();
+        let migrator = self.migrator();
+        let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        migrator.run(&self.pool).await.map_err(|e| match e {
+            MigrateError::VersionMissing(v) => AppError::Config(format!(
+                "the catalog was migrated by a newer stowage-devserver: it holds schema migration \
+                 {v}, and this version knows migrations up to {known}. Run the newer version, or \
+                 restore the backup taken before the upgrade (docs/deploy.md, upgrades)"
+            )),
+            MigrateError::VersionMismatch(v) => AppError::Config(format!(
+                "schema migration {v} in the catalog differs from this version's: the catalog \
+                 was made by another build of stowage-devserver"
+            )),
+            MigrateError::Dirty(v) => AppError::Config(format!(
+                "schema migration {v} failed partway on this catalog: restore it from a backup"
+            )),
+            other => AppError::from(sqlx::Error::from(other)),
+        })?;
+        for m in migrator.iter().filter(|m| !before.contains(&m.version)) {
+            tracing::info!(version = m.version, name = %m.description, "applied catalog schema migration");
+        }
+        Ok(())
+    }
+
+    /// Every migration this version knows, with when it was applied to this catalog, followed by
+    /// any the catalog holds that this version does not know (`--migrate-only` lists them).
+    pub async fn migrations(&self) -> AppResult<Vec<MigrationState>> {
+        // No table yet: a new catalog, nothing applied. Any other failure is an error, not an
+        // empty list.
+        let exists = match self.dialect {
+            Dialect::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+            }
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+            }
         };
-        let had_files = catalog.has_files_table().await?;
-        migrator
-            .run(&catalog.pool)
-            .await
-            .map_err(sqlx::Error::from)?;
-        // A catalog is in use once a server started on it (or it held files before this
-        // version recorded that); a new one is refused over a blob store that holds blobs.
-        let in_use = had_files || catalog.info(IN_USE).await?.is_some();
-        Ok((catalog, !in_use))
+        let (tables,): (i64,) = sqlx::query_as(exists).fetch_one(&self.pool).await?;
+        let applied: Vec<(i64, String, String)> = if tables == 0 {
+            Vec::new()
+        } else {
+            sqlx::query_as(
+                "SELECT version, description, CAST(installed_on AS TEXT) FROM _sqlx_migrations \
+                 ORDER BY version",
+            )
+            .fetch_all(&self.pool)
+            .await?
+        };
+        let migrator = self.migrator();
+        let mut all: Vec<MigrationState> = migrator
+            .iter()
+            .map(|m| MigrationState {
+                version: m.version,
+                name: m.description.to_string(),
+                applied: applied
+                    .iter()
+                    .find(|(v, _, _)| *v == m.version)
+                    .map(|(_, _, on)| on.clone()),
+                known: true,
+            })
+            .collect();
+        for (version, name, on) in &applied {
+            if !all.iter().any(|m| m.version == *version) {
+                all.push(MigrationState {
+                    version: *version,
+                    name: name.clone(),
+                    applied: Some(on.clone()),
+                    known: false,
+                });
+            }
+        }
+        Ok(all)
     }
 
     /// Records that a server started on this catalog (after the start-up checks passed).
@@ -252,6 +363,40 @@ impl Catalog {
         }
         let now = crate::model::now_ms().to_string();
         self.claim_info(IN_USE, &now).await.map(|_| ())
+    }
+
+    /// Holds back the removal of blobs until `until_ms` (a backup is copying them). Blobs that
+    /// become garbage meanwhile stay in the garbage table and go once the hold ends.
+    pub async fn hold_deletes(&self, until_ms: i64) -> AppResult<()> {
+        sqlx::query(
+            "INSERT INTO catalog_info (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(DELETES_HELD_UNTIL)
+        .bind(until_ms.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a hold of [`Catalog::hold_deletes`].
+    pub async fn release_deletes(&self) -> AppResult<()> {
+        sqlx::query("DELETE FROM catalog_info WHERE name = $1")
+            .bind(DELETES_HELD_UNTIL)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether blob removal is held back at `now_ms`. Asked after a blob became garbage and
+    /// before it is removed: a backup that set its hold later takes its snapshot later still,
+    /// and that snapshot no longer names the blob.
+    pub async fn deletes_held(&self, now_ms: i64) -> AppResult<bool> {
+        Ok(self
+            .info(DELETES_HELD_UNTIL)
+            .await?
+            .and_then(|v| v.parse::<i64>().ok())
+            .is_some_and(|until| until > now_ms))
     }
 
     /// Whether the database answers (`/readyz`).

@@ -176,7 +176,8 @@ impl Files {
         let mut total = swept;
         loop {
             let ids = self.catalog().garbage(512).await?;
-            if ids.is_empty() {
+            // Asked after the list is read: see `Catalog::deletes_held`.
+            if ids.is_empty() || self.catalog().deletes_held(now_ms()).await? {
                 return Ok(total);
             }
             for id in &ids {
@@ -272,7 +273,11 @@ impl Files {
 
     /// Removes garbage blobs right after the commit that made them garbage (best effort: the
     /// garbage table keeps them until [`Files::collect_garbage`] made the removal durable).
+    /// While a backup holds removal back, they stay for the collector.
     async fn drop_blobs(&self, ids: &[String]) {
+        if ids.is_empty() || !matches!(self.catalog().deletes_held(now_ms()).await, Ok(false)) {
+            return;
+        }
         for id in ids {
             if let Err(e) = self.blobs().delete(id).await {
                 tracing::warn!(blob = id, error = %e, "could not remove a replaced blob yet");

@@ -9,10 +9,13 @@ mod cursor;
 mod drain;
 pub mod fuzzing;
 mod observe;
+mod openapi;
 pub(crate) mod pace;
 pub(crate) mod principal;
+mod schemas;
 mod serve;
 mod signed;
+pub(crate) mod table;
 
 use std::time::Duration;
 
@@ -20,9 +23,8 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderName, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
 use axum::{Json, Router};
-use stowage_protocol::{ApiError, AppInfo, ErrorCode};
+use stowage_protocol::{ApiError, AppInfo, ErrorBody, ErrorCode};
 use tower::Layer as _;
 use tower_http::compression::{Compression, CompressionLayer};
 use tower_http::cors::{Any, CorsLayer};
@@ -33,23 +35,18 @@ use tracing::Level;
 
 use crate::error::{api_response, shorten, AppResult};
 use crate::state::AppState;
+use table::{route, Route, Routes};
 
 pub use observe::spawn_upkeep as spawn_metrics_upkeep;
+pub use openapi::document_json as openapi_json;
 
 /// Builds the whole HTTP application over `state`, serving `www` at `/`.
 pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
     // Counted from the first request on: the recorder is the process's, installed once.
     observe::recorder();
     let cors_origins = state.cors_origins().to_vec();
-    let routes = Router::new()
-        .route("/{app}/{key}/info", get(info))
-        .route("/healthz", get(observe::healthz))
-        .route("/readyz", get(observe::readyz))
-        .route("/metrics", get(observe::metrics))
-        .merge(backendless::routes())
-        .merge(bkend::routes())
-        .merge(cognite::routes())
-        .merge(signed::routes())
+    let (api, _) = api_routes().into_parts();
+    let routes = api
         .fallback_service(static_files(www))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(observe::count))
@@ -76,6 +73,27 @@ pub(crate) fn app(state: AppState, www: &std::path::Path) -> Router {
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+}
+
+/// Every route of the API, with the table of what each serves (see [`table`]).
+fn api_routes() -> Routes {
+    let routes = route!(Routes::new(), "/{app}/{key}/info", get(info));
+    let routes = route!(routes, "/healthz", get(observe::healthz));
+    let routes = route!(routes, "/readyz", get(observe::readyz));
+    let routes = route!(routes, "/metrics", get(observe::metrics));
+    let routes = route!(routes, "/openapi.json", get(openapi::document));
+    routes
+        .merge(backendless::routes())
+        .merge(bkend::routes())
+        .merge(cognite::routes())
+        .merge(signed::routes())
+}
+
+/// Every (method, path) the router serves, for `tests/openapi.rs`. `HEAD` is listed only where
+/// a route names it: axum answers `HEAD` on every `GET` route anyway.
+#[must_use]
+pub fn route_table() -> Vec<Route> {
+    api_routes().into_parts().1
 }
 
 /// The page and its package from `www`: gzip or brotli when the browser takes it (the wasm module
@@ -143,7 +161,20 @@ fn cors(origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
-/// `GET /{appId}/{apiKey}/info`.
+/// `GET /{appId}/{apiKey}/info`: the app and the server's limits.
+#[utoipa::path(
+    get,
+    path = "/{app}/{key}/info",
+    tag = "backendless",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key (Backendless puts it in the path)."),
+    ),
+    responses(
+        (status = 200, description = "The app", body = AppInfo),
+        (status = 401, description = "`3003` WrongApp: the app id and key name no app", body = ErrorBody),
+    ),
+)]
 async fn info(State(state): State<AppState>, uri: Uri) -> AppResult<Json<AppInfo>> {
     let mut parts = uri.path().trim_start_matches('/').split('/');
     let (app, key) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -201,7 +232,8 @@ async fn upload_slots(State(state): State<AppState>, req: Request, next: Next) -
 }
 
 /// Requests to the `--public-url` domain name files by path alone: `/{path}` is answered as
-/// `/{appId}/{apiKey}/files/{path}` of the first app (GET and HEAD only).
+/// `/{appId}/{apiKey}/files/{path}` of the first app (GET and HEAD only). Requests to a
+/// `--web-host` are answered from its app's `web/` directory, `index.html` for a directory.
 async fn custom_domain(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let host = req
         .headers()
@@ -209,7 +241,9 @@ async fn custom_domain(State(state): State<AppState>, mut req: Request, next: Ne
         .and_then(|h| h.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    if let Some(prefix) = state.custom_domain_prefix(&host) {
+    let web = state.web_host_prefix(&host).map(str::to_owned);
+    let site = web.is_some();
+    if let Some(prefix) = web.or_else(|| state.custom_domain_prefix(&host)) {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return api_response(&ApiError::new(
                 ErrorCode::MethodNotAllowed,
@@ -217,7 +251,18 @@ async fn custom_domain(State(state): State<AppState>, mut req: Request, next: Ne
             ));
         }
         let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        match format!("{prefix}{path_and_query}").parse::<Uri>() {
+        // A site's directories answer with their index.html (no query reaches the files).
+        let target = if site {
+            let path = req.uri().path();
+            if path.ends_with('/') {
+                format!("{prefix}{path}index.html")
+            } else {
+                format!("{prefix}{path}")
+            }
+        } else {
+            format!("{prefix}{path_and_query}")
+        };
+        match target.parse::<Uri>() {
             Ok(uri) => *req.uri_mut() = uri,
             Err(_) => return api_response(&ApiError::not_found()),
         }

@@ -207,12 +207,27 @@ impl http_body::Body for Counted {
 }
 
 /// `GET /healthz`: the process is up and its runtime answers. Never touches the stores.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "observe",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = crate::routes::schemas::Health)),
+)]
 pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
 /// `GET /readyz`: the catalog answers a query and the blob store a request; else
 /// `503 {code: 7010}` naming which, with `Retry-After`.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "observe",
+    responses(
+        (status = 200, description = "`{\"status\": \"ready\"}`", body = crate::routes::schemas::Health),
+        (status = 503, description = "`7010` Unavailable: the database or the blob store does not answer; see `Retry-After`", body = stowage_protocol::ErrorBody),
+    ),
+)]
 pub(crate) async fn readyz(State(state): State<AppState>) -> AppResult<Response> {
     match state.files().ready().await {
         Ok(()) => Ok(Json(serde_json::json!({ "status": "ready" })).into_response()),
@@ -228,6 +243,12 @@ fn not_ready(why: &str) -> AppError {
 }
 
 /// `GET /metrics`: Prometheus text (version 0.0.4).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "observe",
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)),
+)]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let handle = recorder();
     #[allow(clippy::cast_precision_loss)] // gauges: counts and byte sizes far below 2^53

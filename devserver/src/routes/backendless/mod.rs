@@ -2,10 +2,12 @@
 //! listing, exists and count, create directory, delete, move, copy, rename. Each handler
 //! parses its request, calls the files service, and answers Backendless's bodies.
 
+mod doc;
 mod listing;
 mod permissions;
 mod users;
 
+pub(super) use doc::{Api, SHARED};
 pub(super) use listing::NEXT_CURSOR;
 
 use std::collections::HashMap;
@@ -14,10 +16,12 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use stowage_protocol::{ApiError, ErrorCode, FilePath, UploadResponse};
+use axum::Json;
+use stowage_protocol::{
+    ApiError, ErrorBody, ErrorCode, FilePath, MoveRequest, RenameRequest, UploadResponse,
+};
 
+use super::table::{route, Routes};
 use super::{body, serve};
 use crate::error::{AppError, AppResult};
 use crate::files::ByteStream;
@@ -25,25 +29,62 @@ use crate::files::PutOptions;
 use crate::state::AppState;
 
 /// The routes of this shape.
-pub(super) fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Routes {
     // The operations' own routes still answer the other methods as paths do (a POST to
     // `files/binary/x` is an upload to a reserved path, refused as such).
-    let paths = || {
+    let mut routes = Routes::new();
+    for path in [
+        "/{app}/{key}/files",
+        "/{app}/{key}/files/",
+        "/{app}/{key}/files/{*rest}",
+    ] {
+        routes = route!(
+            routes,
+            path,
+            get(get_path)
+                .head(get_path)
+                .post(post_path)
+                .delete(delete_path)
+                .put(no_put)
+        );
+    }
+    routes = route!(
+        routes,
+        "/{app}/{key}/files/move",
         get(get_path)
             .head(get_path)
             .post(post_path)
             .delete(delete_path)
-    };
-    Router::new()
-        .route("/{app}/{key}/files", paths().put(no_put))
-        .route("/{app}/{key}/files/", paths().put(no_put))
-        .route("/{app}/{key}/files/{*rest}", paths().put(no_put))
-        .route("/{app}/{key}/files/move", paths().put(move_into))
-        .route("/{app}/{key}/files/copy", paths().put(copy_into))
-        .route("/{app}/{key}/files/rename", paths().put(rename))
-        .route("/{app}/{key}/files/binary/{*rest}", paths().put(put_base64))
-        .merge(permissions::routes())
-        .merge(users::routes())
+            .put(move_into)
+    );
+    routes = route!(
+        routes,
+        "/{app}/{key}/files/copy",
+        get(get_path)
+            .head(get_path)
+            .post(post_path)
+            .delete(delete_path)
+            .put(copy_into)
+    );
+    routes = route!(
+        routes,
+        "/{app}/{key}/files/rename",
+        get(get_path)
+            .head(get_path)
+            .post(post_path)
+            .delete(delete_path)
+            .put(rename)
+    );
+    routes = route!(
+        routes,
+        "/{app}/{key}/files/binary/{*rest}",
+        get(get_path)
+            .head(get_path)
+            .post(post_path)
+            .delete(delete_path)
+            .put(put_base64)
+    );
+    routes.merge(permissions::routes()).merge(users::routes())
 }
 
 /// Set on requests the custom domain rewrote: they fetch files, never list directories.
@@ -132,6 +173,43 @@ fn invalid(name: &str, value: &str) -> AppError {
 }
 
 /// `GET`/`HEAD`: a file's bytes, a directory listing, or `?action=exists|count`.
+///
+/// A file answers its bytes (with `Range`, `If-Match`, `If-None-Match`, `If-Modified-Since`);
+/// a directory (or the root) a page of its listing, the next page's cursor in the
+/// `stowage-next-cursor` header; `action=exists` a boolean, `action=count` a number.
+#[utoipa::path(
+    method(get, head),
+    path = "/{app}/{key}/files/{rest}",
+    tag = "backendless",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+        ("rest" = String, Path, description = "The file or directory path, percent-encoded per segment (axum's `{*rest}`: slashes included)."),
+        ("action" = Option<String>, Query, description = "`exists` or `count`."),
+        ("pattern" = Option<String>, Query, description = "A glob the names must match (listing, count)."),
+        ("sub" = Option<bool>, Query, description = "Include subdirectories (listing, count)."),
+        ("pagesize" = Option<u64>, Query, description = "Entries per page, 1 to 1000 (default 100)."),
+        ("offset" = Option<u64>, Query, description = "Entries to skip."),
+        ("cursor" = Option<String>, Query, description = "The `stowage-next-cursor` of the page before."),
+        ("countDirectories" = Option<bool>, Query, description = "Count directories too (count)."),
+        ("Range" = Option<String>, Header, description = "One byte range (`bytes=0-99`)."),
+    ),
+    security((), ("user_token" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The file's bytes, or a listing, a boolean or a count in JSON", headers(("stowage-next-cursor" = String, description = "Where the next listing page starts, when there is one")), content(
+            ("application/octet-stream"),
+            (crate::routes::schemas::PathAnswer = "application/json"),
+        )),
+        (status = 206, description = "The byte range asked for (`Content-Range`)", content_type = "application/octet-stream"),
+        (status = 304, description = "Not modified (`If-None-Match`, `If-Modified-Since`)"),
+        (status = 400, description = "`6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong, `8007` InvalidParameter, `6020` InvalidCursor", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound, `6019` NotUploaded", body = ErrorBody),
+        (status = 412, description = "`6015` PreconditionFailed (`If-Match`)", body = ErrorBody),
+        (status = 416, description = "`6014` RangeNotSatisfiable", body = ErrorBody),
+    ),
+)]
 async fn get_path(
     State(state): State<AppState>,
     target: Target,
@@ -182,6 +260,34 @@ pub(super) fn stored_type(declared: Option<&str>, name: &str) -> String {
 }
 
 /// `POST`: an upload to `{path}/{name}`, or with a trailing slash, a new directory.
+///
+/// The body is the file's bytes, or a `multipart/form-data` form whose part named `file` holds
+/// them. A path ending in `/` (or the root) creates that directory and answers its path.
+#[utoipa::path(
+    post,
+    path = "/{app}/{key}/files/{rest}",
+    tag = "backendless",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+        ("rest" = String, Path, description = "The file's path, percent-encoded per segment (axum's `{*rest}`: slashes included); a trailing `/` names a directory to create."),
+        ("overwrite" = Option<bool>, Query, description = "Replace an existing file."),
+    ),
+    request_body(description = "The file's bytes, or a form with a part named `file`", content(
+        ("application/octet-stream"),
+        ("multipart/form-data"),
+    )),
+    security((), ("user_token" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The stored file's URL, or the new directory's path", body = crate::routes::schemas::PostAnswer),
+        (status = 400, description = "`6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong, `6010` ReservedPath, `8007` InvalidParameter, `8002` MissingField (no part `file`), `8008` MalformedMultipart, `8011` IncompleteBody", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission", body = ErrorBody),
+        (status = 409, description = "`6003` AlreadyExists, `6012` NotADirectory", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge", body = ErrorBody),
+        (status = 507, description = "`5001` InsufficientStorage", body = ErrorBody),
+    ),
+)]
 async fn post_path(
     State(state): State<AppState>,
     target: Target,
@@ -255,6 +361,29 @@ async fn store(
 }
 
 /// `PUT binary/{path}`: an upload of base64 text.
+#[utoipa::path(
+    put,
+    path = "/{app}/{key}/files/binary/{rest}",
+    tag = "backendless",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+        ("rest" = String, Path, description = "The file's path, percent-encoded per segment (axum's `{*rest}`: slashes included)."),
+        ("overwrite" = Option<bool>, Query, description = "Replace an existing file."),
+    ),
+    request_body(description = "The file's bytes in base64 (line breaks ignored)", content_type = "text/plain", content = String, example = json!("aGVsbG8=")),
+    security((), ("user_token" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The stored file's URL", body = UploadResponse),
+        (status = 400, description = "`8006` InvalidBase64, `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong, `6010` ReservedPath, `8007` InvalidParameter, `8011` IncompleteBody", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission", body = ErrorBody),
+        (status = 409, description = "`6003` AlreadyExists, `6012` NotADirectory", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge", body = ErrorBody),
+        (status = 415, description = "`8003` WrongContentType: not `text/plain`", body = ErrorBody),
+        (status = 507, description = "`5001` InsufficientStorage", body = ErrorBody),
+    ),
+)]
 async fn put_base64(
     State(state): State<AppState>,
     target: Target,
@@ -272,6 +401,27 @@ async fn put_base64(
 }
 
 /// `PUT move`: `{sourcePath, targetPath}` → the new absolute path.
+#[utoipa::path(
+    put,
+    path = "/{app}/{key}/files/move",
+    tag = "backendless",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+    ),
+    security((), ("user_token" = []), ("bearer" = [])),
+    request_body(content = MoveRequest, example = json!({"sourcePath": "/docs/readme.txt", "targetPath": "/archive"})),
+    responses(
+        (status = 200, description = "The new absolute path", body = String, example = json!("/archive/readme.txt")),
+        (status = 400, description = "`6004` MoveFileToFile, `6011` IntoItself, `6013` RootNotAllowed, `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong, `8001` ParameterNull, `8002` MissingField, `8004` MalformedJson", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission, `6023` BlockedEntry", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound", body = ErrorBody),
+        (status = 409, description = "`6003` AlreadyExists, `6005` ExistsInTarget, `6012` NotADirectory", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge: over 64 KiB", body = ErrorBody),
+        (status = 415, description = "`8003` WrongContentType", body = ErrorBody),
+    ),
+)]
 async fn move_into(
     State(state): State<AppState>,
     target: Target,
@@ -283,6 +433,27 @@ async fn move_into(
 }
 
 /// `PUT copy`: `{sourcePath, targetPath}` → the new absolute path.
+#[utoipa::path(
+    put,
+    path = "/{app}/{key}/files/copy",
+    tag = "backendless",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+    ),
+    security((), ("user_token" = []), ("bearer" = [])),
+    request_body(content = MoveRequest, example = json!({"sourcePath": "/docs/readme.txt", "targetPath": "/archive"})),
+    responses(
+        (status = 200, description = "The new absolute path", body = String, example = json!("/archive/readme.txt")),
+        (status = 400, description = "`6004` MoveFileToFile, `6011` IntoItself, `6013` RootNotAllowed, `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong, `8001` ParameterNull, `8002` MissingField, `8004` MalformedJson", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission, `6023` BlockedEntry", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound", body = ErrorBody),
+        (status = 409, description = "`6003` AlreadyExists, `6005` ExistsInTarget, `6012` NotADirectory", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge: over 64 KiB", body = ErrorBody),
+        (status = 415, description = "`8003` WrongContentType", body = ErrorBody),
+    ),
+)]
 async fn copy_into(
     State(state): State<AppState>,
     target: Target,
@@ -302,6 +473,27 @@ async fn transfer_paths(req: Request) -> AppResult<(FilePath, FilePath)> {
 }
 
 /// `PUT rename`: `{oldPathName, newName}` → the new absolute path.
+#[utoipa::path(
+    put,
+    path = "/{app}/{key}/files/rename",
+    tag = "backendless",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+    ),
+    security((), ("user_token" = []), ("bearer" = [])),
+    request_body(content = RenameRequest, example = json!({"oldPathName": "/docs/readme.txt", "newName": "notes.txt"})),
+    responses(
+        (status = 200, description = "The new absolute path", body = String, example = json!("/docs/notes.txt")),
+        (status = 400, description = "`6004` MoveFileToFile, `6011` IntoItself, `6013` RootNotAllowed, `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong, `8001` ParameterNull, `8002` MissingField, `8004` MalformedJson", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission, `6023` BlockedEntry", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound", body = ErrorBody),
+        (status = 409, description = "`6003` AlreadyExists, `6005` ExistsInTarget, `6012` NotADirectory", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge: over 64 KiB", body = ErrorBody),
+        (status = 415, description = "`8003` WrongContentType", body = ErrorBody),
+    ),
+)]
 async fn rename(
     State(state): State<AppState>,
     target: Target,
@@ -316,13 +508,46 @@ async fn rename(
 }
 
 /// `DELETE`: a file, or a directory with its contents.
+#[utoipa::path(
+    delete,
+    path = "/{app}/{key}/files/{rest}",
+    tag = "backendless",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+        ("rest" = String, Path, description = "The file or directory path, percent-encoded per segment (axum's `{*rest}`: slashes included)."),
+    ),
+    security((), ("user_token" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "How many entries were deleted", body = crate::routes::schemas::DeletedCount),
+        (status = 400, description = "`6013` RootNotAllowed, `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission, `6023` BlockedEntry", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound", body = ErrorBody),
+    ),
+)]
 async fn delete_path(State(state): State<AppState>, target: Target) -> AppResult<Response> {
     let path = target.path()?;
     let deleted = state.files().delete_path(&target.who, &path).await?;
     Ok(Json(serde_json::json!({ "deleted": deleted })).into_response())
 }
 
-/// `PUT` on anything but the operations above.
+/// `PUT` on anything but the operations above: refused.
+#[utoipa::path(
+    put,
+    path = "/{app}/{key}/files/{rest}",
+    tag = "backendless",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+        ("rest" = String, Path, description = "Any path but the operations' (axum's `{*rest}`: slashes included)."),
+    ),
+    security((), ("user_token" = []), ("bearer" = [])),
+    responses(
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 405, description = "`8010` MethodNotAllowed: uploads are `POST`", body = ErrorBody),
+    ),
+)]
 async fn no_put(_target: Target) -> AppError {
     super::method_not_allowed(&Method::PUT)
 }

@@ -3,39 +3,40 @@
 //! `files/visibility/{path}` for bkend's visibility and sharing of a path-named file.
 
 use axum::extract::{Request, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
-use stowage_protocol::{ErrorCode, FilePath};
+use stowage_protocol::{ErrorBody, ErrorCode, FilePath};
 
 use super::Target;
 use crate::error::{AppError, AppResult};
 use crate::files::{AccessChange, RuleTarget};
 use crate::model::{FileRecord, Op, Rule, Subject, Visibility};
 use crate::routes::body;
+use crate::routes::table::{route, Routes};
 use crate::state::AppState;
 
 /// `permissions` and `visibility` are reserved first segments: no file is named by them. The
 /// methods these routes do not take answer as for any path there (an upload is refused as a
 /// reserved path).
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/{app}/{key}/files/permissions/{*rest}",
-            get(get_rules)
-                .head(get_rules)
-                .put(set_rule)
-                .post(super::post_path)
-                .delete(super::delete_path),
-        )
-        .route(
-            "/{app}/{key}/files/visibility/{*rest}",
-            get(super::get_path)
-                .head(super::get_path)
-                .put(set_visibility)
-                .post(super::post_path)
-                .delete(super::delete_path),
-        )
+pub(super) fn routes() -> Routes {
+    let routes = route!(
+        Routes::new(),
+        "/{app}/{key}/files/permissions/{*rest}",
+        get(get_rules)
+            .head(get_rules)
+            .put(set_rule)
+            .post(super::post_path)
+            .delete(super::delete_path)
+    );
+    route!(
+        routes,
+        "/{app}/{key}/files/visibility/{*rest}",
+        get(super::get_path)
+            .head(super::get_path)
+            .put(set_visibility)
+            .post(super::post_path)
+            .delete(super::delete_path)
+    )
 }
 
 /// The path after `{prefix}/` in `rest`: one encoded segment (`dir%2Ffile.txt`), a raw path
@@ -97,7 +98,28 @@ fn rule_body(path: &FilePath, rule: &Rule) -> Value {
 }
 
 /// `PUT files/permissions/{GRANT|DENY}/{path}` `{permission, user}` or `{permission, role}`.
-async fn set_rule(
+#[utoipa::path(
+    put,
+    path = "/{app}/{key}/files/permissions/{rest}",
+    tag = "permissions",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+        ("rest" = String, Path, description = "`GRANT/{path}` or `DENY/{path}`: the path as one percent-encoded segment, a raw path, or a file URL (axum's `{*rest}`: slashes included)."),
+    ),
+    security((), ("user_token" = []), ("bearer" = [])),
+    request_body(content = crate::routes::schemas::RuleRequest, example = json!({"permission": "READ", "role": "editors"})),
+    responses(
+        (status = 200, description = "The rule set", body = crate::routes::schemas::RuleBody),
+        (status = 400, description = "`8007` InvalidParameter (type, permission, user or role), `8001` ParameterNull, `8002` MissingField, `8004` MalformedJson, `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge", body = ErrorBody),
+        (status = 415, description = "`8003` WrongContentType", body = ErrorBody),
+    ),
+)]
+pub(super) async fn set_rule(
     State(state): State<AppState>,
     target: Target,
     req: Request,
@@ -135,7 +157,28 @@ async fn set_rule(
 }
 
 /// `GET files/permissions/{path}`: the rules set on the path itself.
-async fn get_rules(State(state): State<AppState>, target: Target) -> AppResult<Json<Value>> {
+#[utoipa::path(
+    method(get, head),
+    path = "/{app}/{key}/files/permissions/{rest}",
+    tag = "permissions",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+        ("rest" = String, Path, description = "The path as one percent-encoded segment, a raw path, or a file URL (axum's `{*rest}`: slashes included)."),
+    ),
+    security((), ("user_token" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The rules on the path", body = Vec<crate::routes::schemas::RuleBody>),
+        (status = 400, description = "`6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound", body = ErrorBody),
+    ),
+)]
+pub(super) async fn get_rules(
+    State(state): State<AppState>,
+    target: Target,
+) -> AppResult<Json<Value>> {
     let rest = target.rest.strip_prefix("permissions").unwrap_or("");
     let path = item_path(rest, "")?;
     let rules = state
@@ -158,7 +201,28 @@ pub(super) fn access_body(record: &FileRecord) -> Value {
 }
 
 /// `PUT files/visibility/{path}` `{visibility, sharedWith?}`: the owner or the admin only.
-async fn set_visibility(
+#[utoipa::path(
+    put,
+    path = "/{app}/{key}/files/visibility/{rest}",
+    tag = "permissions",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+        ("rest" = String, Path, description = "The path as one percent-encoded segment, a raw path, or a file URL (axum's `{*rest}`: slashes included)."),
+    ),
+    security((), ("user_token" = []), ("bearer" = [])),
+    request_body(content = crate::routes::schemas::VisibilityRequest, example = json!({"visibility": "shared", "sharedWith": []})),
+    responses(
+        (status = 200, description = "Who may see the file now", body = crate::routes::schemas::AccessBody),
+        (status = 400, description = "`8007` InvalidParameter, `8002` MissingField, `8004` MalformedJson, `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge", body = ErrorBody),
+        (status = 415, description = "`8003` WrongContentType", body = ErrorBody),
+    ),
+)]
+pub(super) async fn set_visibility(
     State(state): State<AppState>,
     target: Target,
     req: Request,

@@ -8,26 +8,30 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
-use stowage_protocol::ErrorCode;
+use stowage_protocol::{ErrorBody, ErrorCode};
 
 use crate::error::{AppError, AppResult};
 use crate::files::Files;
 use crate::model::{Principal, User};
+use crate::routes::table::{route, Routes};
 use crate::routes::{body, principal};
 use crate::state::AppState;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/{app}/{key}/users/register", post(register))
-        .route("/{app}/{key}/users/login", post(login))
-        .route("/{app}/{key}/users/logout", get(logout))
-        .route("/{app}/{key}/users/isvalidusertoken/{token}", get(is_valid))
-        .route("/{app}/{key}/users/userroles", get(user_roles))
-        .route("/{app}/{key}/users/assignRole", post(assign))
-        .route("/{app}/{key}/users/unassignRole", post(unassign))
+pub(super) fn routes() -> Routes {
+    let routes = Routes::new();
+    let routes = route!(routes, "/{app}/{key}/users/register", post(register));
+    let routes = route!(routes, "/{app}/{key}/users/login", post(login));
+    let routes = route!(routes, "/{app}/{key}/users/logout", get(logout));
+    let routes = route!(
+        routes,
+        "/{app}/{key}/users/isvalidusertoken/{token}",
+        get(is_valid)
+    );
+    let routes = route!(routes, "/{app}/{key}/users/userroles", get(user_roles));
+    let routes = route!(routes, "/{app}/{key}/users/assignRole", post(assign));
+    route!(routes, "/{app}/{key}/users/unassignRole", post(unassign))
 }
 
 /// A user as Backendless answers one.
@@ -67,7 +71,25 @@ fn optional_string(map: &serde_json::Map<String, Value>, name: &str) -> AppResul
 }
 
 /// `POST users/register` `{email, password, name?}`: the new user, not logged in.
-async fn register(
+#[utoipa::path(
+    post,
+    path = "/{app}/{key}/users/register",
+    tag = "users",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+    ),
+    request_body(content = crate::routes::schemas::RegisterRequest, example = json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"})),
+    responses(
+        (status = 200, description = "The new user", body = crate::routes::schemas::UserBody),
+        (status = 400, description = "`8001` ParameterNull, `8002` MissingField, `8004` MalformedJson, `8007` InvalidParameter", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge", body = ErrorBody),
+        (status = 415, description = "`8003` WrongContentType", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp", body = ErrorBody),
+        (status = 409, description = "`3033` UserExists", body = ErrorBody),
+    ),
+)]
+pub(super) async fn register(
     State(state): State<AppState>,
     Path((app, key)): Path<(String, String)>,
     headers: HeaderMap,
@@ -83,7 +105,25 @@ async fn register(
 }
 
 /// `POST users/login` `{login, password}`: the user with its `user-token`.
-async fn login(
+#[utoipa::path(
+    post,
+    path = "/{app}/{key}/users/login",
+    tag = "users",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+    ),
+    request_body(content = crate::routes::schemas::LoginRequest, example = json!({"login": "ada@example.com", "password": "correct horse battery"})),
+    responses(
+        (status = 200, description = "The user, with `user-token` and `lastLogin`", body = crate::routes::schemas::UserBody),
+        (status = 400, description = "`8001` ParameterNull, `8002` MissingField, `8004` MalformedJson, `8007` InvalidParameter", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge", body = ErrorBody),
+        (status = 415, description = "`8003` WrongContentType", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp: unknown app, or a wrong login or password", body = ErrorBody),
+        (status = 429, description = "`6022` TooManyAttempts; see `Retry-After`", body = ErrorBody),
+    ),
+)]
+pub(super) async fn login(
     State(state): State<AppState>,
     Path((app, key)): Path<(String, String)>,
     req: axum::extract::Request,
@@ -112,7 +152,21 @@ async fn login(
 }
 
 /// `GET users/logout` with the `user-token` header.
-async fn logout(
+#[utoipa::path(
+    get,
+    path = "/{app}/{key}/users/logout",
+    tag = "users",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+    ),
+    security(("user_token" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "`null`: the token no longer works", body = Option<String>),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired, `6021` AuthenticationRequired (no token)", body = ErrorBody),
+    ),
+)]
+pub(super) async fn logout(
     State(state): State<AppState>,
     Path((app, key)): Path<(String, String)>,
     headers: HeaderMap,
@@ -129,7 +183,21 @@ async fn logout(
 }
 
 /// `GET users/isvalidusertoken/{token}`: `true` or `false`.
-async fn is_valid(
+#[utoipa::path(
+    get,
+    path = "/{app}/{key}/users/isvalidusertoken/{token}",
+    tag = "users",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+        ("token" = String, Path, description = "A `user-token`."),
+    ),
+    responses(
+        (status = 200, description = "Whether the token is a live login", body = bool),
+        (status = 401, description = "`3003` WrongApp", body = ErrorBody),
+    ),
+)]
+pub(super) async fn is_valid(
     State(state): State<AppState>,
     Path((app, key, token)): Path<(String, String, String)>,
 ) -> AppResult<Json<bool>> {
@@ -140,7 +208,21 @@ async fn is_valid(
 }
 
 /// `GET users/userroles`: the caller's roles.
-async fn user_roles(
+#[utoipa::path(
+    get,
+    path = "/{app}/{key}/users/userroles",
+    tag = "users",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+    ),
+    security((), ("user_token" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's roles", body = Vec<String>),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+    ),
+)]
+pub(super) async fn user_roles(
     State(state): State<AppState>,
     Path((app, key)): Path<(String, String)>,
     headers: HeaderMap,
@@ -168,7 +250,27 @@ async fn set_role(
 }
 
 /// `POST users/assignRole` `{user, roleName}`: admin only.
-async fn assign(
+#[utoipa::path(
+    post,
+    path = "/{app}/{key}/users/assignRole",
+    tag = "users",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+    ),
+    security(("admin_key" = [])),
+    request_body(content = crate::routes::schemas::RoleRequest, example = json!({"user": "ada@example.com", "roleName": "editors"})),
+    responses(
+        (status = 200, description = "The user's roles now", body = crate::routes::schemas::RolesBody),
+        (status = 400, description = "`8001` ParameterNull, `8002` MissingField, `8004` MalformedJson, `8007` InvalidParameter", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge", body = ErrorBody),
+        (status = 415, description = "`8003` WrongContentType", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission: not the admin key", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound: no such user", body = ErrorBody),
+    ),
+)]
+pub(super) async fn assign(
     State(state): State<AppState>,
     Path((app, key)): Path<(String, String)>,
     headers: HeaderMap,
@@ -178,7 +280,27 @@ async fn assign(
 }
 
 /// `POST users/unassignRole` `{user, roleName}`: admin only.
-async fn unassign(
+#[utoipa::path(
+    post,
+    path = "/{app}/{key}/users/unassignRole",
+    tag = "users",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("key" = String, Path, description = "The app's API key."),
+    ),
+    security(("admin_key" = [])),
+    request_body(content = crate::routes::schemas::RoleRequest, example = json!({"user": "ada@example.com", "roleName": "editors"})),
+    responses(
+        (status = 200, description = "The user's roles now", body = crate::routes::schemas::RolesBody),
+        (status = 400, description = "`8001` ParameterNull, `8002` MissingField, `8004` MalformedJson, `8007` InvalidParameter", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge", body = ErrorBody),
+        (status = 415, description = "`8003` WrongContentType", body = ErrorBody),
+        (status = 401, description = "`3003` WrongApp, `3064` TokenExpired", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission: not the admin key", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound: no such user", body = ErrorBody),
+    ),
+)]
+pub(super) async fn unassign(
     State(state): State<AppState>,
     Path((app, key)): Path<(String, String)>,
     headers: HeaderMap,

@@ -7,29 +7,34 @@ use std::collections::{BTreeMap, HashMap};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use stowage_protocol::{ApiError, ErrorCode, FilePath};
+use utoipa::ToSchema;
 
 use super::{api_principal, typed};
 use crate::error::{AppError, AppResult};
 use crate::files::{AccessChange, ListPatch, Patch, RuleTarget, Update};
 use crate::model::{Direction, FileQuery, FileRecord, Filter, Ident, Order, Span, Visibility};
 use crate::routes::cursor;
+use crate::routes::schemas::BkendError;
+use crate::routes::table::{route, Routes};
 use crate::state::AppState;
 
 /// The routes of this part of the shape.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/files", post(register).get(list))
-        .route("/v1/files/{id}", get(one).patch(patch).delete(remove))
+pub(super) fn routes() -> Routes {
+    let routes = route!(Routes::new(), "/v1/files", post(register).get(list));
+    route!(
+        routes,
+        "/v1/files/{id}",
+        get(one).patch(patch).delete(remove)
+    )
 }
 
 /// A record as bkend answers it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct FileBody {
+pub(super) struct FileBody {
     id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<String>,
@@ -106,9 +111,9 @@ fn access_change(
 }
 
 /// `POST /v1/files`: metadata for the file just uploaded to `{path}/{name}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Register {
+pub(super) struct Register {
     path: String,
     name: String,
     #[serde(default)]
@@ -127,7 +132,25 @@ struct Register {
     shared_with: Option<Vec<String>>,
 }
 
-async fn register(
+/// `POST /v1/files`: registers the metadata of the file just uploaded to its presigned URL.
+#[utoipa::path(
+    post,
+    path = "/v1/files",
+    operation_id = "bkend_register",
+    tag = "bkend",
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    request_body(content = Register, example = json!({"path": "/docs", "name": "readme.txt", "category": "documents", "tags": ["a"], "metadata": {"k": "v"}})),
+    responses(
+        (status = 200, description = "The record", body = FileBody),
+        (status = 400, description = "`8001` ParameterNull, `8002` MissingField, `8004` MalformedJson, `8007` InvalidParameter, `6018` InvalidField, `7007` SizeMismatch, `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong", body = BkendError),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+        (status = 403, description = "`4000` NoPermission", body = BkendError),
+        (status = 404, description = "`6000` NotFound: nothing uploaded at the path", body = BkendError),
+        (status = 413, description = "`8005` BodyTooLarge", body = BkendError),
+        (status = 415, description = "`8003` WrongContentType", body = BkendError),
+    ),
+)]
+pub(super) async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
@@ -184,9 +207,10 @@ async fn register(
     Ok(Json(body_of(&state, &app, record)))
 }
 
-#[derive(Debug, Serialize)]
+/// A page of records.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ListBody {
+pub(super) struct ListBody {
     items: Vec<FileBody>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
@@ -212,7 +236,33 @@ fn param<T: std::str::FromStr>(q: &HashMap<String, String>, name: &str) -> AppRe
 /// `GET /v1/files`: `category`, `tags` (comma-separated, any), `mimeType`, `name` (contains),
 /// `minSize`/`maxSize`, `createdFrom`/`createdTo` (ms), `sort` (`name`, `size`, `createdAt`),
 /// `order` (`asc`, `desc`), `limit` (1–1000, default 50), `cursor`.
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/v1/files",
+    operation_id = "bkend_list",
+    tag = "bkend",
+    params(
+        ("category" = Option<String>, Query, description = "Exactly this category."),
+        ("tags" = Option<String>, Query, description = "Comma-separated: any of these tags."),
+        ("mimeType" = Option<String>, Query, description = "Exactly this media type."),
+        ("name" = Option<String>, Query, description = "The name contains this."),
+        ("minSize" = Option<u64>, Query, description = "At least this many bytes."),
+        ("maxSize" = Option<u64>, Query, description = "At most this many bytes."),
+        ("createdFrom" = Option<i64>, Query, description = "Made at or after, ms since the epoch."),
+        ("createdTo" = Option<i64>, Query, description = "Made at or before, ms since the epoch."),
+        ("sort" = Option<String>, Query, description = "`name`, `size` or `createdAt` (default)."),
+        ("order" = Option<String>, Query, description = "`asc` (default) or `desc`."),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 50."),
+        ("cursor" = Option<String>, Query, description = "The `nextCursor` of the page before (same `sort` and `order`)."),
+    ),
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    responses(
+        (status = 200, description = "A page of records", body = ListBody),
+        (status = 400, description = "`8007` InvalidParameter, `6020` InvalidCursor", body = BkendError),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+    ),
+)]
+pub(super) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
@@ -300,7 +350,22 @@ fn record_id(text: &str) -> AppResult<i64> {
     text.parse().map_err(|_| ApiError::not_found().into())
 }
 
-async fn one(
+/// `GET /v1/files/{id}`: one record.
+#[utoipa::path(
+    get,
+    path = "/v1/files/{id}",
+    operation_id = "bkend_one",
+    tag = "bkend",
+    params(("id" = String, Path, description = "The record's id (a number; anything else is `404 6000`).")),
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    responses(
+        (status = 200, description = "The record", body = FileBody),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+        (status = 403, description = "`4000` NoPermission", body = BkendError),
+        (status = 404, description = "`6000` NotFound", body = BkendError),
+    ),
+)]
+pub(super) async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -316,14 +381,16 @@ async fn one(
 }
 
 /// `PATCH /v1/files/{id}`: `{name?, mimeType?, category?, tags?, metadata?}`; `null` clears.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Change {
+pub(super) struct Change {
     #[serde(default)]
     name: Option<String>,
     #[serde(default, with = "nullable")]
+    #[schema(value_type = Option<String>)]
     mime_type: Update<String>,
     #[serde(default, with = "nullable")]
+    #[schema(value_type = Option<String>)]
     category: Update<String>,
     #[serde(default)]
     tags: Option<Vec<String>>,
@@ -331,6 +398,7 @@ struct Change {
     metadata: Option<BTreeMap<String, String>>,
     /// `null` clears it (the permission rules decide again).
     #[serde(default, with = "nullable")]
+    #[schema(value_type = Option<String>)]
     visibility: Update<String>,
     #[serde(default)]
     shared_with: Option<Vec<String>>,
@@ -354,7 +422,26 @@ mod nullable {
     }
 }
 
-async fn patch(
+#[utoipa::path(
+    patch,
+    path = "/v1/files/{id}",
+    operation_id = "bkend_patch",
+    tag = "bkend",
+    params(("id" = String, Path, description = "The record's id (a number; anything else is `404 6000`).")),
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    request_body(content = Change, example = json!({"category": "images", "tags": ["b"], "mimeType": null})),
+    responses(
+        (status = 200, description = "The record as changed", body = FileBody),
+        (status = 400, description = "`8001` ParameterNull, `8004` MalformedJson, `8007` InvalidParameter, `6018` InvalidField", body = BkendError),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+        (status = 403, description = "`4000` NoPermission", body = BkendError),
+        (status = 404, description = "`6000` NotFound", body = BkendError),
+        (status = 409, description = "`6003` AlreadyExists: a rename onto a taken name", body = BkendError),
+        (status = 413, description = "`8005` BodyTooLarge", body = BkendError),
+        (status = 415, description = "`8003` WrongContentType", body = BkendError),
+    ),
+)]
+pub(super) async fn patch(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -418,7 +505,22 @@ fn not_found_for_unknown(e: AppError) -> AppError {
     }
 }
 
-async fn remove(
+/// `DELETE /v1/files/{id}`: the record and its bytes.
+#[utoipa::path(
+    delete,
+    path = "/v1/files/{id}",
+    operation_id = "bkend_remove",
+    tag = "bkend",
+    params(("id" = String, Path, description = "The record's id (a number; anything else is `404 6000`).")),
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    responses(
+        (status = 200, description = "Deleted", body = crate::routes::schemas::DeletedRecord),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+        (status = 403, description = "`4000` NoPermission", body = BkendError),
+        (status = 404, description = "`6000` NotFound", body = BkendError),
+    ),
+)]
+pub(super) async fn remove(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,

@@ -5,13 +5,30 @@
 
 mod metadata;
 
+/// This shape's part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    presign_upload,
+    presign_download,
+    init,
+    presign_parts,
+    complete,
+    abort,
+    status,
+    metadata::register,
+    metadata::list,
+    metadata::one,
+    metadata::patch,
+    metadata::remove,
+))]
+pub(super) struct Api;
+
 pub(super) use metadata::list_query;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use stowage_protocol::multipart::{
@@ -24,6 +41,8 @@ use stowage_protocol::{ApiError, ErrorCode, FilePath};
 
 use super::backendless::stored_type;
 use super::body;
+use super::schemas::BkendError;
+use super::table::{route, Routes};
 use crate::error::{AppError, AppResult};
 use crate::files::{NewUpload, PartLimits};
 use crate::model::{Principal, Upload};
@@ -31,16 +50,20 @@ use crate::presign::expires_in;
 use crate::state::AppState;
 
 /// The routes of this shape.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/files/presigned-url", post(presign_upload))
-        .route("/v1/files/download-url", post(presign_download))
-        .route("/v1/files/multipart/init", post(init))
-        .route("/v1/files/multipart/presigned-url", post(presign_parts))
-        .route("/v1/files/multipart/complete", post(complete))
-        .route("/v1/files/multipart/abort", post(abort))
-        .route("/v1/files/multipart/{upload_id}", get(status))
-        .merge(metadata::routes())
+pub(super) fn routes() -> Routes {
+    let routes = Routes::new();
+    let routes = route!(routes, "/v1/files/presigned-url", post(presign_upload));
+    let routes = route!(routes, "/v1/files/download-url", post(presign_download));
+    let routes = route!(routes, "/v1/files/multipart/init", post(init));
+    let routes = route!(
+        routes,
+        "/v1/files/multipart/presigned-url",
+        post(presign_parts)
+    );
+    let routes = route!(routes, "/v1/files/multipart/complete", post(complete));
+    let routes = route!(routes, "/v1/files/multipart/abort", post(abort));
+    let routes = route!(routes, "/v1/files/multipart/{upload_id}", get(status));
+    routes.merge(metadata::routes())
 }
 
 /// The principal of a `/v1` request: the app named by `X-API-Key`, and who the
@@ -121,6 +144,22 @@ pub(super) fn signed_request(
 }
 
 /// `POST /v1/files/presigned-url`: a signed PUT URL for one single-request upload.
+#[utoipa::path(
+    post,
+    path = "/v1/files/presigned-url",
+    tag = "bkend",
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    request_body(content = PresignUploadRequest, example = json!({"path": "/docs", "name": "hello.txt", "size": 5})),
+    responses(
+        (status = 200, description = "The URL to `PUT` the body to, with the headers to send", body = PresignedRequest),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+        (status = 400, description = "`8001` ParameterNull, `8002` MissingField, `8004` MalformedJson, `8007` InvalidParameter (expiresIn), `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong, `6010` ReservedPath", body = BkendError),
+        (status = 403, description = "`4000` NoPermission", body = BkendError),
+        (status = 409, description = "`6003` AlreadyExists, `6012` NotADirectory", body = BkendError),
+        (status = 413, description = "`8005` BodyTooLarge: `size` over `--max-upload-bytes`", body = BkendError),
+        (status = 415, description = "`8003` WrongContentType", body = BkendError),
+    ),
+)]
 async fn presign_upload(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -183,6 +222,22 @@ async fn presign_upload(
 }
 
 /// `POST /v1/files/download-url`: a signed GET URL for an existing file.
+#[utoipa::path(
+    post,
+    path = "/v1/files/download-url",
+    tag = "bkend",
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    request_body(content = DownloadUrlRequest, example = json!({"path": "/docs/readme.txt"})),
+    responses(
+        (status = 200, description = "The URL to `GET` the file from", body = PresignedRequest),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+        (status = 400, description = "`8001` ParameterNull, `8002` MissingField, `8004` MalformedJson, `8007` InvalidParameter (expiresIn), `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong", body = BkendError),
+        (status = 403, description = "`4000` NoPermission", body = BkendError),
+        (status = 404, description = "`6000` NotFound", body = BkendError),
+        (status = 413, description = "`8005` BodyTooLarge", body = BkendError),
+        (status = 415, description = "`8003` WrongContentType", body = BkendError),
+    ),
+)]
 async fn presign_download(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -248,6 +303,22 @@ fn invalid_part_size(text: String) -> AppError {
 }
 
 /// `POST /v1/files/multipart/init`.
+#[utoipa::path(
+    post,
+    path = "/v1/files/multipart/init",
+    tag = "bkend",
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    request_body(content = InitRequest, example = json!({"path": "/videos", "name": "big.mp4", "size": 12582912})),
+    responses(
+        (status = 200, description = "The upload's id and its part plan", body = InitResponse),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+        (status = 400, description = "`8001` ParameterNull, `8002` MissingField, `8004` MalformedJson, `7008` InvalidPartSize, `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong, `6010` ReservedPath", body = BkendError),
+        (status = 403, description = "`4000` NoPermission", body = BkendError),
+        (status = 409, description = "`6003` AlreadyExists, `6012` NotADirectory", body = BkendError),
+        (status = 413, description = "`8005` BodyTooLarge: `size` over `--max-upload-bytes`", body = BkendError),
+        (status = 415, description = "`8003` WrongContentType", body = BkendError),
+    ),
+)]
 async fn init(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -315,6 +386,22 @@ fn open_upload(upload: Upload) -> AppResult<Upload> {
 }
 
 /// `POST /v1/files/multipart/presigned-url`: signed PUT URLs for parts.
+#[utoipa::path(
+    post,
+    path = "/v1/files/multipart/presigned-url",
+    tag = "bkend",
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    request_body(content = PresignPartsRequest, example = json!({"uploadId": "UPLOAD_ID", "partNumbers": [1, 2]})),
+    responses(
+        (status = 200, description = "One signed `PUT` per part asked for", body = PresignPartsResponse),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+        (status = 400, description = "`8001` ParameterNull, `8002` MissingField, `8004` MalformedJson, `7008` InvalidPartSize (a part number outside the plan)", body = BkendError),
+        (status = 403, description = "`4000` NoPermission", body = BkendError),
+        (status = 404, description = "`7004` UploadNotFound", body = BkendError),
+        (status = 413, description = "`8005` BodyTooLarge", body = BkendError),
+        (status = 415, description = "`8003` WrongContentType", body = BkendError),
+    ),
+)]
 async fn presign_parts(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -372,6 +459,19 @@ async fn presign_parts(
 }
 
 /// `GET /v1/files/multipart/{uploadId}`: the upload and the parts the server holds.
+#[utoipa::path(
+    get,
+    path = "/v1/files/multipart/{upload_id}",
+    tag = "bkend",
+    params(("upload_id" = String, Path, description = "The upload's id from `init`.")),
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    responses(
+        (status = 200, description = "The plan, the parts held, and the result once completed", body = UploadStatus),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+        (status = 403, description = "`4000` NoPermission", body = BkendError),
+        (status = 404, description = "`7004` UploadNotFound", body = BkendError),
+    ),
+)]
 async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -429,6 +529,24 @@ async fn complete_response(
 }
 
 /// `POST /v1/files/multipart/complete`.
+#[utoipa::path(
+    post,
+    path = "/v1/files/multipart/complete",
+    tag = "bkend",
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    request_body(content = CompleteRequest, example = json!({"uploadId": "UPLOAD_ID", "parts": [{"partNumber": 1, "etag": "ETAG"}]})),
+    responses(
+        (status = 200, description = "The file, now visible (again for a repeated `complete`)", body = CompleteResponse),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+        (status = 400, description = "`8001` ParameterNull, `8002` MissingField, `8004` MalformedJson, `7005` PartMissing, `7006` PartEtagMismatch, `7007` SizeMismatch, `7008` InvalidPartSize", body = BkendError),
+        (status = 403, description = "`4000` NoPermission", body = BkendError),
+        (status = 404, description = "`7004` UploadNotFound", body = BkendError),
+        (status = 409, description = "`6003` AlreadyExists, `6012` NotADirectory", body = BkendError),
+        (status = 507, description = "`5001` InsufficientStorage", body = BkendError),
+        (status = 413, description = "`8005` BodyTooLarge", body = BkendError),
+        (status = 415, description = "`8003` WrongContentType", body = BkendError),
+    ),
+)]
 async fn complete(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -444,6 +562,21 @@ async fn complete(
 }
 
 /// `POST /v1/files/multipart/abort`: forgets the upload and its parts; twice is fine.
+#[utoipa::path(
+    post,
+    path = "/v1/files/multipart/abort",
+    tag = "bkend",
+    security(("x_api_key" = []), ("x_api_key" = [], "bearer" = [])),
+    request_body(content = AbortRequest, example = json!({"uploadId": "UPLOAD_ID"})),
+    responses(
+        (status = 200, description = "The upload is gone", body = crate::routes::schemas::Aborted),
+        (status = 401, description = "`3003` WrongApp (`X-API-Key`), `3064` TokenExpired, `6021` AuthenticationRequired", body = BkendError),
+        (status = 400, description = "`8001` ParameterNull, `8002` MissingField, `8004` MalformedJson", body = BkendError),
+        (status = 403, description = "`4000` NoPermission", body = BkendError),
+        (status = 413, description = "`8005` BodyTooLarge", body = BkendError),
+        (status = 415, description = "`8003` WrongContentType", body = BkendError),
+    ),
+)]
 async fn abort(
     State(state): State<AppState>,
     headers: HeaderMap,

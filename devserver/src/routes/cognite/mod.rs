@@ -5,14 +5,47 @@
 
 mod wire;
 
+/// This shape's part of `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create,
+    by_ids,
+    list,
+    search,
+    aggregate,
+    update,
+    delete,
+    download_links,
+    init_multipart,
+    complete_multipart,
+    unknown,
+))]
+pub(super) struct Api;
+
+/// Routes that answer as another's operation does (see `openapi::alias`): from, to, methods,
+/// operation id suffix.
+pub(super) const SHARED: &[(&str, &str, &[&str], &str)] = &[
+    (
+        "/api/v1/projects/{project}/files",
+        "/api/v1/projects/{project}/files/",
+        &["post"],
+        "slash",
+    ),
+    (
+        "/api/v1/projects/{project}/{rest}",
+        "/api/v1/projects/{project}/files/{rest}",
+        super::table::ANY,
+        "files",
+    ),
+];
+
 use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::de::DeserializeOwned;
 use stowage_protocol::cognite::{
     validate_parts, AggregateCount, AggregateRequest, ByIdsRequest, CompleteMultipartRequest,
@@ -23,6 +56,7 @@ use stowage_protocol::cognite::{
 use stowage_protocol::ErrorCode;
 
 use super::cursor;
+use super::table::{route, Routes};
 use crate::error::AppError;
 use crate::files::{NewUpload, PartLimits};
 use crate::model::{FileQuery, FileRecord, Ident, Order, Principal};
@@ -37,26 +71,37 @@ const BODY_LIMIT: usize = 4 * 1024 * 1024;
 const MAX_PART: u64 = 4000 * 1024 * 1024;
 
 /// The routes of this shape.
-pub(super) fn routes() -> Router<AppState> {
-    let base = "/api/v1/projects/{project}/files";
-    Router::new()
-        .route(base, post(create))
-        .route(&format!("{base}/"), post(create))
-        .route(&format!("{base}/byids"), post(by_ids))
-        .route(&format!("{base}/list"), post(list))
-        .route(&format!("{base}/search"), post(search))
-        .route(&format!("{base}/aggregate"), post(aggregate))
-        .route(&format!("{base}/update"), post(update))
-        .route(&format!("{base}/delete"), post(delete))
-        .route(&format!("{base}/downloadlink"), post(download_links))
-        .route(&format!("{base}/initmultipartupload"), post(init_multipart))
-        .route(
-            &format!("{base}/completemultipartupload"),
-            post(complete_multipart),
-        )
-        .route("/api/v1/projects/{project}/{*rest}", any(unknown))
-        .route(&format!("{base}/{{*rest}}"), any(unknown))
+pub(super) fn routes() -> Routes {
+    let base = BASE;
+    let routes = route!(Routes::new(), base, post(create));
+    let routes = route!(routes, &format!("{base}/"), post(create));
+    let routes = route!(routes, &format!("{base}/byids"), post(by_ids));
+    let routes = route!(routes, &format!("{base}/list"), post(list));
+    let routes = route!(routes, &format!("{base}/search"), post(search));
+    let routes = route!(routes, &format!("{base}/aggregate"), post(aggregate));
+    let routes = route!(routes, &format!("{base}/update"), post(update));
+    let routes = route!(routes, &format!("{base}/delete"), post(delete));
+    let routes = route!(
+        routes,
+        &format!("{base}/downloadlink"),
+        post(download_links)
+    );
+    let routes = route!(
+        routes,
+        &format!("{base}/initmultipartupload"),
+        post(init_multipart)
+    );
+    let routes = route!(
+        routes,
+        &format!("{base}/completemultipartupload"),
+        post(complete_multipart)
+    );
+    let routes = route!(routes, "/api/v1/projects/{project}/{*rest}", any(unknown));
+    route!(routes, &format!("{base}/{{*rest}}"), any(unknown))
 }
+
+/// Where the shape's routes are: every path below starts so.
+const BASE: &str = "/api/v1/projects/{project}/files";
 
 /// Whether a path belongs to this shape (its errors take Cognite's envelope).
 pub(super) fn owns(path: &str) -> bool {
@@ -203,6 +248,26 @@ fn signed_url(
 }
 
 /// `POST /files?overwrite=`: a record, answered at the top level with its `uploadUrl`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/files",
+    tag = "cognite",
+    params(
+        ("project" = String, Path, description = "The project: the app id."),
+        ("overwrite" = Option<bool>, Query, description = "Replace the record that has this externalId."),
+    ),
+    security(("bearer" = [])),
+    request_body(content = FileCreate, example = json!({"name": "report.pdf", "externalId": "report-1", "mimeType": "application/pdf"})),
+    responses(
+        (status = 200, description = "The record, overwritten (`overwrite=true`), with `uploadUrl`", body = FileInfo),
+        (status = 201, description = "The new record, with `uploadUrl` (`PUT` the bytes there)", body = FileInfo),
+        (status = 400, description = "A field breaks its limit, an unsupported filter, a body that does not parse", body = ErrorEnvelope),
+        (status = 401, description = "No bearer token, or not one of the project's keys or a login token", body = ErrorEnvelope),
+        (status = 403, description = "Not found or not allowed: a refusal never confirms that a file exists", body = ErrorEnvelope),
+        (status = 413, description = "The body is over 4 MiB", body = ErrorEnvelope),
+        (status = 409, description = "`externalId` is taken: `duplicated`", body = ErrorEnvelope),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -230,6 +295,23 @@ async fn create(
 }
 
 /// `POST /files/byids`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/files/byids",
+    tag = "cognite",
+    params(
+        ("project" = String, Path, description = "The project: the app id."),
+    ),
+    security(("bearer" = [])),
+    request_body(content = ByIdsRequest, example = json!({"items": [{"externalId": "report-1"}], "ignoreUnknownIds": true})),
+    responses(
+        (status = 200, description = "The records, in the order asked", body = ItemsResponse<FileInfo>),
+        (status = 400, description = "A field breaks its limit, an unsupported filter, a body that does not parse; unknown ids (`missing`), an id given twice (`duplicated`)", body = ErrorEnvelope),
+        (status = 401, description = "No bearer token, or not one of the project's keys or a login token", body = ErrorEnvelope),
+        (status = 403, description = "Not found or not allowed: a refusal never confirms that a file exists", body = ErrorEnvelope),
+        (status = 413, description = "The body is over 4 MiB", body = ErrorEnvelope),
+    ),
+)]
 async fn by_ids(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -267,6 +349,23 @@ fn items(records: Vec<FileRecord>) -> ItemsResponse<FileInfo> {
 }
 
 /// `POST /files/list`: a page by id, with every filter, a cursor and partitions.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/files/list",
+    tag = "cognite",
+    params(
+        ("project" = String, Path, description = "The project: the app id."),
+    ),
+    security(("bearer" = [])),
+    request_body(content = ListRequest, example = json!({"filter": {"mimeType": "application/pdf"}, "limit": 10})),
+    responses(
+        (status = 200, description = "A page of records, with `nextCursor` when there are more", body = ItemsResponse<FileInfo>),
+        (status = 400, description = "A field breaks its limit, an unsupported filter, a body that does not parse; a bad cursor or partition", body = ErrorEnvelope),
+        (status = 401, description = "No bearer token, or not one of the project's keys or a login token", body = ErrorEnvelope),
+        (status = 403, description = "Not found or not allowed: a refusal never confirms that a file exists", body = ErrorEnvelope),
+        (status = 413, description = "The body is over 4 MiB", body = ErrorEnvelope),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -337,6 +436,23 @@ pub(in crate::routes) fn search_query(req: SearchRequest) -> Result<FileQuery> {
 }
 
 /// `POST /files/search`: every word of `search.name` in the name, narrowed by `filter`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/files/search",
+    tag = "cognite",
+    params(
+        ("project" = String, Path, description = "The project: the app id."),
+    ),
+    security(("bearer" = [])),
+    request_body(content = SearchRequest, example = json!({"search": {"name": "report"}, "limit": 10})),
+    responses(
+        (status = 200, description = "The matching records", body = ItemsResponse<FileInfo>),
+        (status = 400, description = "A field breaks its limit, an unsupported filter, a body that does not parse", body = ErrorEnvelope),
+        (status = 401, description = "No bearer token, or not one of the project's keys or a login token", body = ErrorEnvelope),
+        (status = 403, description = "Not found or not allowed: a refusal never confirms that a file exists", body = ErrorEnvelope),
+        (status = 413, description = "The body is over 4 MiB", body = ErrorEnvelope),
+    ),
+)]
 async fn search(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -350,6 +466,23 @@ async fn search(
 }
 
 /// `POST /files/aggregate`: `{items: [{count}]}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/files/aggregate",
+    tag = "cognite",
+    params(
+        ("project" = String, Path, description = "The project: the app id."),
+    ),
+    security(("bearer" = [])),
+    request_body(content = AggregateRequest, example = json!({"filter": {"uploaded": false}})),
+    responses(
+        (status = 200, description = "How many records the filter selects", body = ItemsResponse<AggregateCount>),
+        (status = 400, description = "A field breaks its limit, an unsupported filter, a body that does not parse", body = ErrorEnvelope),
+        (status = 401, description = "No bearer token, or not one of the project's keys or a login token", body = ErrorEnvelope),
+        (status = 403, description = "Not found or not allowed: a refusal never confirms that a file exists", body = ErrorEnvelope),
+        (status = 413, description = "The body is over 4 MiB", body = ErrorEnvelope),
+    ),
+)]
 async fn aggregate(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -370,6 +503,24 @@ async fn aggregate(
 }
 
 /// `POST /files/update`: every change or none.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/files/update",
+    tag = "cognite",
+    params(
+        ("project" = String, Path, description = "The project: the app id."),
+    ),
+    security(("bearer" = [])),
+    request_body(content = UpdateRequest, example = json!({"items": [{"externalId": "report-1", "update": {"source": {"set": "scanner"}, "metadata": {"add": {"k": "v"}}}}]})),
+    responses(
+        (status = 200, description = "The records as changed, in the order asked", body = ItemsResponse<FileInfo>),
+        (status = 400, description = "A field breaks its limit, an unsupported filter, a body that does not parse; unknown ids (`missing`)", body = ErrorEnvelope),
+        (status = 401, description = "No bearer token, or not one of the project's keys or a login token", body = ErrorEnvelope),
+        (status = 403, description = "Not found or not allowed: a refusal never confirms that a file exists", body = ErrorEnvelope),
+        (status = 413, description = "The body is over 4 MiB", body = ErrorEnvelope),
+        (status = 409, description = "`externalId` is taken: `duplicated`", body = ErrorEnvelope),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -389,6 +540,23 @@ async fn update(
 }
 
 /// `POST /files/delete`: `{}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/files/delete",
+    tag = "cognite",
+    params(
+        ("project" = String, Path, description = "The project: the app id."),
+    ),
+    security(("bearer" = [])),
+    request_body(content = DeleteRequest, example = json!({"items": [{"externalId": "report-1"}]})),
+    responses(
+        (status = 200, description = "Deleted", body = EmptyResponse),
+        (status = 400, description = "A field breaks its limit, an unsupported filter, a body that does not parse; unknown ids (`missing`), an id given twice (`duplicated`)", body = ErrorEnvelope),
+        (status = 401, description = "No bearer token, or not one of the project's keys or a login token", body = ErrorEnvelope),
+        (status = 403, description = "Not found or not allowed: a refusal never confirms that a file exists", body = ErrorEnvelope),
+        (status = 413, description = "The body is over 4 MiB", body = ErrorEnvelope),
+    ),
+)]
 async fn delete(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -408,6 +576,23 @@ async fn delete(
 }
 
 /// `POST /files/downloadlink`: a presigned GET per item, echoing the identity asked for.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/files/downloadlink",
+    tag = "cognite",
+    params(
+        ("project" = String, Path, description = "The project: the app id."),
+    ),
+    security(("bearer" = [])),
+    request_body(content = DownloadLinkRequest, example = json!({"items": [{"externalId": "report-1"}]})),
+    responses(
+        (status = 200, description = "One URL per file, each answering the bytes to a plain `GET`", body = ItemsResponse<DownloadLinkItem>),
+        (status = 400, description = "A field breaks its limit, an unsupported filter, a body that does not parse; unknown ids (`missing`); a file without content yet", body = ErrorEnvelope),
+        (status = 401, description = "No bearer token, or not one of the project's keys or a login token", body = ErrorEnvelope),
+        (status = 403, description = "Not found or not allowed: a refusal never confirms that a file exists", body = ErrorEnvelope),
+        (status = 413, description = "The body is over 4 MiB", body = ErrorEnvelope),
+    ),
+)]
 async fn download_links(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -465,6 +650,27 @@ pub(super) fn part_limits(state: &AppState) -> PartLimits {
 
 /// `POST /files/initmultipartupload?parts=N&overwrite=`: the record (as `POST /files`) and one
 /// presigned PUT per part, at the top level.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/files/initmultipartupload",
+    tag = "cognite",
+    params(
+        ("project" = String, Path, description = "The project: the app id."),
+        ("parts" = i64, Query, description = "How many parts, 1 to 250."),
+        ("overwrite" = Option<bool>, Query, description = "Replace the record that has this externalId."),
+    ),
+    security(("bearer" = [])),
+    request_body(content = FileCreate, example = json!({"name": "big.bin", "externalId": "big-1"})),
+    responses(
+        (status = 200, description = "The record (overwritten), one URL per part and the upload id", body = InitMultipartResponse),
+        (status = 201, description = "The new record, one URL per part and the upload id", body = InitMultipartResponse),
+        (status = 400, description = "A field breaks its limit, an unsupported filter, a body that does not parse; `parts` missing or outside 1–250", body = ErrorEnvelope),
+        (status = 401, description = "No bearer token, or not one of the project's keys or a login token", body = ErrorEnvelope),
+        (status = 403, description = "Not found or not allowed: a refusal never confirms that a file exists", body = ErrorEnvelope),
+        (status = 413, description = "The body is over 4 MiB", body = ErrorEnvelope),
+        (status = 409, description = "`externalId` is taken: `duplicated`", body = ErrorEnvelope),
+    ),
+)]
 async fn init_multipart(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -528,6 +734,24 @@ async fn init_multipart(
 }
 
 /// `POST /files/completemultipartupload`: joins the parts into the record's content; `200 {}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/projects/{project}/files/completemultipartupload",
+    tag = "cognite",
+    params(
+        ("project" = String, Path, description = "The project: the app id."),
+    ),
+    security(("bearer" = [])),
+    request_body(content = CompleteMultipartRequest, example = json!({"externalId": "big-1", "uploadId": "UPLOAD_ID"})),
+    responses(
+        (status = 200, description = "The content is the parts joined", body = EmptyResponse),
+        (status = 400, description = "A field breaks its limit, an unsupported filter, a body that does not parse; unknown ids (`missing`); parts missing or too small; the upload belongs to another file", body = ErrorEnvelope),
+        (status = 401, description = "No bearer token, or not one of the project's keys or a login token", body = ErrorEnvelope),
+        (status = 403, description = "Not found or not allowed: a refusal never confirms that a file exists", body = ErrorEnvelope),
+        (status = 413, description = "The body is over 4 MiB", body = ErrorEnvelope),
+        (status = 404, description = "No such upload", body = ErrorEnvelope),
+    ),
+)]
 async fn complete_multipart(
     State(state): State<AppState>,
     Path(project): Path<String>,
@@ -552,7 +776,17 @@ async fn complete_multipart(
     Ok(Json(EmptyResponse {}))
 }
 
-/// Anything else under `/api/v1/projects/`.
+/// Anything else under `/api/v1/projects/`: `404` in Cognite's envelope.
+#[utoipa::path(
+    method(get, head, post, put, patch, delete),
+    path = "/api/v1/projects/{project}/{rest}",
+    tag = "cognite",
+    params(
+        ("project" = String, Path, description = "The project: the app id."),
+        ("rest" = String, Path, description = "Anything (axum's `{*rest}`: slashes included)."),
+    ),
+    responses((status = 404, description = "No such route", body = ErrorEnvelope)),
+)]
 async fn unknown() -> Error {
     Error(ErrorEnvelope::new(404, "No such route"))
 }

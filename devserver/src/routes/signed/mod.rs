@@ -7,17 +7,17 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use stowage_protocol::multipart::{PartInfo, CRC32C_HEADER, SHA256_HEADER};
-use stowage_protocol::{ApiError, ErrorCode, FilePath, UploadResponse};
+use stowage_protocol::{ApiError, ErrorBody, ErrorCode, FilePath, UploadResponse};
 
 use super::backendless::stored_type;
 use super::serve::serve;
+use super::table::{route, Routes};
 use crate::error::{api_response, AppError, AppResult};
 use crate::faults::{apply_delays, Fault, Rule};
 use crate::files::ByteStream;
@@ -26,18 +26,29 @@ use crate::model::{FileRecord, Principal};
 use crate::presign::Signed;
 use crate::state::AppState;
 
+/// This shape's part of `/openapi.json`, the test hooks included.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    put_file, get_file, put_record, get_record, put_part, set_faults, stats
+))]
+pub(super) struct Api;
+
 /// The routes of the data plane and the test hooks.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/signed/put/{*rest}", put(put_file))
-        .route("/v1/signed/get/{*rest}", get(get_file).head(get_file))
-        .route(
-            "/v1/signed/record/{app}/{id}",
-            put(put_record).get(get_record).head(get_record),
-        )
-        .route("/v1/signed/parts/{upload_id}/{part}", put(put_part))
-        .route("/v1/test/faults", post(set_faults))
-        .route("/v1/test/stats", get(stats))
+pub(super) fn routes() -> Routes {
+    let routes = route!(Routes::new(), "/v1/signed/put/{*rest}", put(put_file));
+    let routes = route!(
+        routes,
+        "/v1/signed/get/{*rest}",
+        get(get_file).head(get_file)
+    );
+    let routes = route!(
+        routes,
+        "/v1/signed/record/{app}/{id}",
+        put(put_record).get(get_record).head(get_record)
+    );
+    let routes = route!(routes, "/v1/signed/parts/{upload_id}/{part}", put(put_part));
+    let routes = route!(routes, "/v1/test/faults", post(set_faults));
+    route!(routes, "/v1/test/stats", get(stats))
 }
 
 fn now_secs() -> u64 {
@@ -141,6 +152,30 @@ fn app_and_path(req: &Request, kind: &str) -> AppResult<(String, FilePath)> {
 }
 
 /// `PUT /v1/signed/put/{app}/{path}`: stores the body like a normal upload.
+#[utoipa::path(
+    put,
+    path = "/v1/signed/put/{rest}",
+    tag = "signed",
+    params(
+        ("rest" = String, Path, description = "`{app}/{path}`, the path percent-encoded per segment (axum's `{*rest}`: slashes included)."),
+        ("expires" = u64, Query, description = "When the URL stops working, seconds since the epoch."),
+        ("length" = u64, Query, description = "The body's exact length (0: any length)."),
+        ("sig" = String, Query, description = "The signature over the method, path, expiry, length and the other parameters."),
+        ("overwrite" = Option<String>, Query, description = "Bound by the signature: `1` replaces an existing file."),
+        ("type" = Option<String>, Query, description = "Bound by the signature: the MIME type to store."),
+        ("by" = String, Query, description = "Bound by the signature: who signed."),
+    ),
+    security(("signature" = [])),
+    request_body(description = "The file's bytes: exactly `length` of them", content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "The stored file's URL", body = UploadResponse),
+        (status = 400, description = "`7007` SizeMismatch, `8011` IncompleteBody, `6006` ProhibitedPath, `6008` SegmentTooLong, `6009` PathTooLong", body = ErrorBody),
+        (status = 403, description = "`7002` UrlExpired, `7003` BadSignature, `4000` NoPermission (the file or its access changed since signing)", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound", body = ErrorBody),
+        (status = 409, description = "`6003` AlreadyExists, `6012` NotADirectory", body = ErrorBody),
+        (status = 507, description = "`5001` InsufficientStorage", body = ErrorBody),
+    ),
+)]
 async fn put_file(State(state): State<AppState>, req: Request) -> AppResult<Response> {
     let signed = verify(&state, &req)?;
     let (app, path) = app_and_path(&req, "put")?;
@@ -169,6 +204,31 @@ async fn put_file(State(state): State<AppState>, req: Request) -> AppResult<Resp
 }
 
 /// `GET`/`HEAD /v1/signed/get/{app}/{path}`: the file, like the public URL serves it.
+#[utoipa::path(
+    method(get, head),
+    path = "/v1/signed/get/{rest}",
+    tag = "signed",
+    params(
+        ("rest" = String, Path, description = "`{app}/{path}`, the path percent-encoded per segment (axum's `{*rest}`: slashes included)."),
+        ("expires" = u64, Query, description = "When the URL stops working, seconds since the epoch."),
+        ("length" = u64, Query, description = "The body's exact length (0: any length)."),
+        ("sig" = String, Query, description = "The signature over the method, path, expiry, length and the other parameters."),
+        ("by" = String, Query, description = "Bound by the signature: who signed."),
+        ("rec" = String, Query, description = "Bound by the signature: the record."),
+        ("ep" = String, Query, description = "Bound by the signature: the record's access epoch."),
+        ("Range" = Option<String>, Header, description = "One byte range."),
+    ),
+    security(("signature" = [])),
+    responses(
+        (status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
+        (status = 206, description = "The byte range asked for", content_type = "application/octet-stream"),
+        (status = 304, description = "Not modified"),
+        (status = 403, description = "`7002` UrlExpired, `7003` BadSignature, `4000` NoPermission (the file or its access changed since signing)", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound, `6019` NotUploaded", body = ErrorBody),
+        (status = 412, description = "`6015` PreconditionFailed", body = ErrorBody),
+        (status = 416, description = "`6014` RangeNotSatisfiable", body = ErrorBody),
+    ),
+)]
 async fn get_file(State(state): State<AppState>, req: Request) -> AppResult<Response> {
     let signed = verify(&state, &req)?;
     let (app, path) = app_and_path(&req, "get")?;
@@ -200,6 +260,30 @@ fn app_and_id(req: &Request) -> AppResult<(String, i64)> {
 /// `PUT /v1/signed/record/{app}/{id}`: the record's content (a Cognite `uploadUrl`). Its
 /// content type, when given, becomes the record's MIME type; the old content stays until the
 /// new bytes are stored.
+#[utoipa::path(
+    put,
+    path = "/v1/signed/record/{app}/{id}",
+    tag = "signed",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("id" = i64, Path, description = "The record's id."),
+        ("expires" = u64, Query, description = "When the URL stops working, seconds since the epoch."),
+        ("length" = u64, Query, description = "The body's exact length (0: any length)."),
+        ("sig" = String, Query, description = "The signature over the method, path, expiry, length and the other parameters."),
+        ("by" = String, Query, description = "Bound by the signature: who signed."),
+        ("rec" = String, Query, description = "Bound by the signature: the record."),
+        ("ep" = String, Query, description = "Bound by the signature: the record's access epoch."),
+    ),
+    security(("signature" = [])),
+    request_body(description = "The content; its `Content-Type` becomes the record's MIME type", content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "Stored"),
+        (status = 400, description = "`7007` SizeMismatch, `8011` IncompleteBody", body = ErrorBody),
+        (status = 403, description = "`7002` UrlExpired, `7003` BadSignature, `4000` NoPermission (the file or its access changed since signing)", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge", body = ErrorBody),
+        (status = 507, description = "`5001` InsufficientStorage", body = ErrorBody),
+    ),
+)]
 async fn put_record(State(state): State<AppState>, req: Request) -> AppResult<Response> {
     let signed = verify(&state, &req)?;
     let (app, id) = app_and_id(&req)?;
@@ -234,6 +318,32 @@ async fn put_record(State(state): State<AppState>, req: Request) -> AppResult<Re
 }
 
 /// `GET`/`HEAD /v1/signed/record/{app}/{id}`: the record's content (a Cognite download link).
+#[utoipa::path(
+    method(get, head),
+    path = "/v1/signed/record/{app}/{id}",
+    tag = "signed",
+    params(
+        ("app" = String, Path, description = "The app id."),
+        ("id" = i64, Path, description = "The record's id."),
+        ("expires" = u64, Query, description = "When the URL stops working, seconds since the epoch."),
+        ("length" = u64, Query, description = "The body's exact length (0: any length)."),
+        ("sig" = String, Query, description = "The signature over the method, path, expiry, length and the other parameters."),
+        ("by" = String, Query, description = "Bound by the signature: who signed."),
+        ("rec" = String, Query, description = "Bound by the signature: the record."),
+        ("ep" = String, Query, description = "Bound by the signature: the record's access epoch."),
+        ("Range" = Option<String>, Header, description = "One byte range."),
+    ),
+    security(("signature" = [])),
+    responses(
+        (status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
+        (status = 206, description = "The byte range asked for", content_type = "application/octet-stream"),
+        (status = 304, description = "Not modified"),
+        (status = 403, description = "`7002` UrlExpired, `7003` BadSignature, `4000` NoPermission (the file or its access changed since signing)", body = ErrorBody),
+        (status = 404, description = "`6000` NotFound, `6019` NotUploaded", body = ErrorBody),
+        (status = 412, description = "`6015` PreconditionFailed", body = ErrorBody),
+        (status = 416, description = "`6014` RangeNotSatisfiable", body = ErrorBody),
+    ),
+)]
 async fn get_record(State(state): State<AppState>, req: Request) -> AppResult<Response> {
     let signed = verify(&state, &req)?;
     let (app, id) = app_and_id(&req)?;
@@ -279,6 +389,30 @@ fn claimed(headers: &HeaderMap) -> AppResult<Claimed> {
 }
 
 /// `PUT /v1/signed/parts/{uploadId}/{n}`: stages one part; answers its ETag.
+#[utoipa::path(
+    put,
+    path = "/v1/signed/parts/{upload_id}/{part}",
+    tag = "signed",
+    params(
+        ("upload_id" = String, Path, description = "The upload's id."),
+        ("part" = u64, Path, description = "The part number, 1-based."),
+        ("expires" = u64, Query, description = "When the URL stops working, seconds since the epoch."),
+        ("length" = u64, Query, description = "The body's exact length (0: any length)."),
+        ("sig" = String, Query, description = "The signature over the method, path, expiry, length and the other parameters."),
+        ("x-stowage-checksum-crc32c" = Option<String>, Header, description = "base64 of the part's big-endian CRC32C."),
+        ("x-stowage-checksum-sha256" = Option<String>, Header, description = "base64 of the part's SHA-256."),
+    ),
+    security(("signature" = [])),
+    request_body(description = "The part's bytes", content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "The part as stored; its ETag also in the `ETag` header", body = PartInfo, headers(("ETag" = String, description = "The part's ETag, for `complete`"))),
+        (status = 400, description = "`7001` ChecksumMismatch, `7007` SizeMismatch, `7008` InvalidPartSize, `8007` InvalidParameter (a checksum header), `8011` IncompleteBody", body = ErrorBody),
+        (status = 403, description = "`7002` UrlExpired, `7003` BadSignature, `4000` NoPermission (the file or its access changed since signing)", body = ErrorBody),
+        (status = 404, description = "`7004` UploadNotFound, `6000` NotFound", body = ErrorBody),
+        (status = 413, description = "`8005` BodyTooLarge", body = ErrorBody),
+        (status = 507, description = "`5001` InsufficientStorage", body = ErrorBody),
+    ),
+)]
 async fn put_part(State(state): State<AppState>, req: Request) -> AppResult<Response> {
     let signed = verify(&state, &req)?;
     let rest = req
@@ -389,6 +523,20 @@ async fn injected(faults: &[Fault], body: Body, length: u64) -> Result<Response,
 }
 
 /// `POST /v1/test/faults` (test hooks only): replaces the fault rules and zeroes the counters.
+#[utoipa::path(
+    post,
+    path = "/v1/test/faults",
+    tag = "test-hooks",
+    security(("admin_key" = [])),
+    request_body(content = crate::routes::schemas::FaultsRequest, example = json!({"rules": [{"nth": 2, "kind": "fail"}]})),
+    responses(
+        (status = 200, description = "The counters, zeroed", body = crate::faults::Stats),
+        (status = 400, description = "`8004` MalformedJson", body = ErrorBody),
+        (status = 403, description = "`4000` NoPermission: not an admin key", body = ErrorBody),
+        (status = 404, description = "`8009` UnknownRoute: the server runs without `--unsafe-test-hooks`", body = ErrorBody),
+        (status = 415, description = "`8003` WrongContentType", body = ErrorBody),
+    ),
+)]
 async fn set_faults(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -409,6 +557,17 @@ async fn set_faults(
 }
 
 /// `GET /v1/test/stats` (test hooks only): part PUT counters.
+#[utoipa::path(
+    get,
+    path = "/v1/test/stats",
+    tag = "test-hooks",
+    security(("admin_key" = [])),
+    responses(
+        (status = 200, description = "The part PUT counters", body = crate::faults::Stats),
+        (status = 403, description = "`4000` NoPermission: not an admin key", body = ErrorBody),
+        (status = 404, description = "`8009` UnknownRoute: the server runs without `--unsafe-test-hooks`", body = ErrorBody),
+    ),
+)]
 async fn stats(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     let faults = state.faults().ok_or_else(unknown)?;
     admin_only(&state, &headers)?;
