@@ -114,6 +114,22 @@ pub struct Config {
     #[arg(long = "web-host", env = "STOWAGE_WEB_HOSTS", value_delimiter = ',', value_parser = parse_web_host)]
     pub web_hosts: Vec<(String, String)>,
 
+    /// The sizes an app's unsigned image URLs may ask for, as `ID=W,W,...` (widths with
+    /// automatic height, and the same as squares); any other size needs a signed URL. Default:
+    /// 64, 128, 256, 400, 800, 1200 and 1600. `ID=` allows none. Repeatable; in the environment
+    /// separate apps with `;`.
+    #[arg(long = "image-sizes", env = "STOWAGE_IMAGE_SIZES", value_delimiter = ';', value_parser = parse_image_sizes)]
+    pub image_sizes: Vec<(String, Vec<u32>)>,
+
+    /// Where image variants are kept (default `{data}/variants`).
+    #[arg(long, env = "STOWAGE_IMAGE_CACHE")]
+    pub image_cache: Option<PathBuf>,
+
+    /// Most bytes the image variant cache holds; the least recently used go first (default
+    /// 1 GiB).
+    #[arg(long, env = "STOWAGE_IMAGE_CACHE_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub image_cache_bytes: u64,
+
     /// Lifetime of a login token, in seconds (default 30 days).
     #[arg(long, env = "STOWAGE_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
     pub token_ttl: u64,
@@ -258,6 +274,25 @@ fn parse_web_host(text: &str) -> Result<(String, String), String> {
         return Err("expected ID=HOST, HOST a name with an optional :PORT".into());
     }
     Ok((id.to_owned(), host))
+}
+
+fn parse_image_sizes(text: &str) -> Result<(String, Vec<u32>), String> {
+    let (id, list) = text.split_once('=').ok_or("expected ID=W,W,...")?;
+    let sizes = list
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            w.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=crate::images::transform::MAX_SIDE).contains(n))
+                .ok_or_else(|| format!("{w:?} is not a width of 1 to 2500 pixels"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if id.is_empty() {
+        return Err("expected ID=W,W,...".into());
+    }
+    Ok((id.to_owned(), sizes))
 }
 
 fn parse_app(text: &str) -> Result<AppCredentials, String> {

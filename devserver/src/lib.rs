@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod faults;
 pub mod files;
+pub mod images;
 pub mod listen;
 pub mod model;
 pub mod presign;

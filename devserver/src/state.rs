@@ -48,6 +48,8 @@ struct Inner {
     faults: Option<Faults>,
     upload_ttl_secs: u64,
     min_part_size: u64,
+    /// `--image-sizes`: each app's allowlist for unsigned image URLs, where it set one.
+    image_sizes: HashMap<String, Vec<u32>>,
 }
 
 /// The `--public-url` domain: URLs there are `{url}/{path}` for the first app.
@@ -79,7 +81,20 @@ impl AppState {
         let shared = config.shared_catalog().then(|| catalog.clone());
         let pending_ttl_ms =
             i64::try_from(config.pending_ttl.saturating_mul(1000)).unwrap_or(i64::MAX);
-        let files = Files::start(catalog, new_catalog, blobs, defaults, pending_ttl_ms).await?;
+        let cache_dir = config
+            .image_cache
+            .clone()
+            .unwrap_or_else(|| config.data.join("variants"));
+        let variants = crate::files::Variants::open(&cache_dir, config.image_cache_bytes)?;
+        let files = Files::start(
+            catalog,
+            new_catalog,
+            blobs,
+            defaults,
+            pending_ttl_ms,
+            variants,
+        )
+        .await?;
         let mut admin_keys = HashMap::new();
         for app in &config.apps {
             let given = config.admin_keys.iter().find(|(id, _)| *id == app.id);
@@ -176,6 +191,7 @@ impl AppState {
                 faults: config.unsafe_test_hooks.then(Faults::default),
                 upload_ttl_secs: config.upload_ttl,
                 min_part_size: config.min_part_size,
+                image_sizes: config.image_sizes.iter().cloned().collect(),
             }),
         })
     }
@@ -273,6 +289,15 @@ impl AppState {
     #[must_use]
     pub fn cors_origins(&self) -> &[String] {
         &self.inner.cors_origins
+    }
+
+    /// The sizes `app`'s unsigned image URLs may ask for.
+    #[must_use]
+    pub fn image_sizes(&self, app: &str) -> &[u32] {
+        self.inner
+            .image_sizes
+            .get(app)
+            .map_or(&crate::images::DEFAULT_SIZES[..], Vec::as_slice)
     }
 
     /// The presigned-URL signer.

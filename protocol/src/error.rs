@@ -161,6 +161,15 @@ error_codes! {
     /// A subtree operation was refused because of one entry, which the message names; nothing
     /// was changed.
     BlockedEntry = 6023, 403;
+    /// An image variant of a source past 25 MB or 50 megapixels (read from its header, before
+    /// any decoding).
+    ImageTooLarge = 6101, 413;
+    /// An image variant of a file that is not a JPEG, PNG, GIF or WebP image.
+    NotAnImage = 6102, 415;
+    /// An image that does not decode, or whose transform took too long.
+    ImageUndecodable = 6103, 422;
+    /// An unsigned image URL asked for a size outside the app's allowlist: sign it.
+    SizeNotAllowed = 6104, 403;
 }
 
 /// An error as it travels: a code plus its message.

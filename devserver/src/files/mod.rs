@@ -12,6 +12,7 @@ mod records;
 mod rules;
 mod users;
 mod validate;
+mod variants;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use paths::PutOptions;
 pub use records::{check_new_file, ListPatch, NewFile, Patch, Update};
 pub use rules::{AccessChange, RuleTarget};
 pub use validate::check_fields;
+pub use variants::{Variant, Variants};
 
 /// A request body as the service takes it.
 pub use crate::blobs::ByteStream;
@@ -51,6 +53,8 @@ struct Inner {
     /// How long a blob of a store that cannot list it may stay unnamed by any row before the
     /// collector takes it for the leftover of a write that never finished.
     pending_ttl_ms: i64,
+    /// Image variants, removed with their blob.
+    variants: Variants,
 }
 
 /// An open file: the bytes of the asked range and the record they belong to.
@@ -88,6 +92,7 @@ impl Files {
         blobs: Arc<dyn BlobStore>,
         defaults: HashMap<String, AppDefaults>,
         pending_ttl_ms: i64,
+        variants: Variants,
     ) -> AppResult<Self> {
         if new_catalog && blobs.has_published().await? {
             return Err(AppError::Config(
@@ -125,6 +130,7 @@ impl Files {
                 defaults,
                 limiter: users::Limiter::default(),
                 pending_ttl_ms,
+                variants,
             }),
         };
         // Garbage left by a crash is removed now if it can be; on a full disk (its rows cannot be
@@ -167,6 +173,16 @@ impl Files {
         self.inner.blobs.as_ref()
     }
 
+    fn variants(&self) -> &Variants {
+        &self.inner.variants
+    }
+
+    /// Removes a blob and the image variants made of it.
+    async fn delete_blob(&self, id: &str) -> std::io::Result<()> {
+        self.variants().purge(id);
+        self.blobs().delete(id).await
+    }
+
     /// Removes blobs no row names any more, then forgets them once their removal is durable;
     /// then the pending blobs older than the pending TTL that no row names.
     pub async fn collect_garbage(&self) -> AppResult<usize> {
@@ -181,7 +197,7 @@ impl Files {
                 return Ok(total);
             }
             for id in &ids {
-                self.blobs().delete(id).await?;
+                self.delete_blob(id).await?;
             }
             self.blobs().make_durable().await?;
             self.catalog().forget_garbage(&ids).await?;
@@ -279,7 +295,7 @@ impl Files {
             return;
         }
         for id in ids {
-            if let Err(e) = self.blobs().delete(id).await {
+            if let Err(e) = self.delete_blob(id).await {
                 tracing::warn!(blob = id, error = %e, "could not remove a replaced blob yet");
             }
         }

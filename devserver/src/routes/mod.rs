@@ -8,6 +8,7 @@ mod cognite;
 mod cursor;
 mod drain;
 pub mod fuzzing;
+mod images;
 mod observe;
 mod openapi;
 pub(crate) mod pace;
@@ -87,6 +88,7 @@ fn api_routes() -> Routes {
         .merge(bkend::routes())
         .merge(cognite::routes())
         .merge(signed::routes())
+        .merge(images::routes())
 }
 
 /// Every (method, path) the router serves, for `tests/openapi.rs`. `HEAD` is listed only where

@@ -37,6 +37,7 @@ use utoipa::{Modify, OpenApi};
         (name = "bkend", description = "bkend's `/v1` API: presigned uploads and downloads, multipart uploads, file records."),
         (name = "signed", description = "The data plane behind presigned URLs (`/v1/signed/...`): the signature in the query authorises."),
         (name = "cognite", description = "The Cognite Files API under `/api/v1/projects/{project}/files`."),
+        (name = "images", description = "Image variants by URL: thumbor-style `/img/...` paths, or `width`/`height`/`resize`/`quality`/`format` on a file URL; `images/sign` for sizes off the allowlist."),
         (name = "observe", description = "What an operator watches: health, readiness, metrics, this document."),
         (name = "test-hooks", description = "Fault injection for tests: they answer only when the server runs with `--unsafe-test-hooks` (else `404 8009`), and only to an admin key."),
     )
@@ -126,6 +127,7 @@ pub fn document_json() -> &'static str {
         doc.merge(super::bkend::Api::openapi());
         doc.merge(super::cognite::Api::openapi());
         doc.merge(super::signed::Api::openapi());
+        doc.merge(super::images::Api::openapi());
         let mut value = serde_json::to_value(&doc).unwrap_or_default();
         finish(&mut value);
         value.to_string()

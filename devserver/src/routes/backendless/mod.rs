@@ -193,6 +193,12 @@ fn invalid(name: &str, value: &str) -> AppError {
         ("cursor" = Option<String>, Query, description = "The `stowage-next-cursor` of the page before."),
         ("countDirectories" = Option<bool>, Query, description = "Count directories too (count)."),
         ("Range" = Option<String>, Header, description = "One byte range (`bytes=0-99`)."),
+        ("width" = Option<u32>, Query, description = "An image variant instead of the file (tag `images`): width, 0 for automatic, at most 2500."),
+        ("height" = Option<u32>, Query, description = "An image variant's height."),
+        ("resize" = Option<String>, Query, description = "An image variant's fit: `cover` (default), `contain` or `fill`."),
+        ("quality" = Option<u8>, Query, description = "An image variant's quality, 20 to 100 (default 80)."),
+        ("format" = Option<String>, Query, description = "An image variant's format: `origin`, `webp`, `jpeg`, `png` or `avif`; absent: WebP where `Accept` takes it."),
+        ("signature" = Option<String>, Query, description = "An image variant's signature, for sizes off the allowlist (`POST /{app}/{key}/images/sign`)."),
     ),
     security((), ("user_token" = []), ("bearer" = [])),
     responses(
@@ -220,6 +226,11 @@ async fn get_path(
     let action = target.query.get("action").map(String::as_str);
     if target.files_only && (action.is_some() || path.is_root() || target.rest.ends_with('/')) {
         return Err(ApiError::not_found().into());
+    }
+    let pairs: Vec<(String, String)> = target.query.clone().into_iter().collect();
+    if action.is_none() && super::images::is_image_query(&pairs) {
+        return super::images::serve_query(&state, &target.who, &path, &pairs, &method, &headers)
+            .await;
     }
     if action == Some("exists") {
         return Ok(Json(state.files().exists(&target.who, &path).await?).into_response());
