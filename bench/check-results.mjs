@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing', 'paging', 'cluster'];
+const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing', 'paging', 'cluster', 'images'];
 const TARGETS = ['upload-vs-fetch', 'multipart-c4-crc32c', 'wasm-heap', 'rss-64-uploads', 'small-uploads', 'large-upload', 'listing-flat'];
 /** Targets of a part added later: required only of a run that has that part. */
-const PART_TARGETS = { paging: ['paging-cursor', 'paging-offset'], cluster: [] };
+const PART_TARGETS = { paging: ['paging-cursor', 'paging-offset'], cluster: [], images: ['image-transform'] };
 const LISTINGS = ['backendless-offset', 'backendless-cursor', 'cognite', 'bkend'];
 const POSITIONS = ['first', 'middle', 'last'];
 const VARIANTS = [
@@ -65,6 +65,7 @@ function checkChecksums(c) {
   if (!c) return fail('browser.checksums', 'missing');
   if (nonEmptyArray('browser.checksums.rows', c.rows)) c.rows.forEach((r, i) => positive(`browser.checksums.rows[${i}].medianMiBPerSec`, r.medianMiBPerSec));
   if (c.sha256Agrees !== true) fail('browser.checksums.sha256Agrees', 'the wasm SHA-256 and crypto.subtle disagree');
+  if (c.rows.some((r) => r.id === 'crc32c-compute') && c.crc32cAgrees !== true) fail('browser.checksums.crc32cAgrees', 'hashPart of the File and of its bytes in memory disagree');
 }
 
 function checkScaling(s) {
@@ -162,11 +163,30 @@ if (parts.includes('server')) checkServer(results.server ?? {});
 if (parts.includes('listing')) checkListing(results.server?.listing);
 if (parts.includes('paging')) checkPaging(results.server?.paging);
 if (parts.includes('cluster')) checkCluster(results.cluster);
+if (parts.includes('images')) {
+  const im = results.images;
+  if (!im) fail('images', 'missing');
+  else {
+    if (nonEmptyArray('images.rows', im.rows)) {
+      im.rows.forEach((r, i) => {
+        for (const k of ['vipsMs', 'vipsRssBytes', 'oursMs', 'oursTransformMs', 'oursRssBytes', 'oursTransformRssBytes', 'oursOutputBytes']) positive(`images.rows[${i}].${k}`, r[k]);
+        if (!(r.oursSize?.[0] === 400 || r.oursSize?.[1] === 400)) fail(`images.rows[${i}].oursSize`, `expected 400 px on the longer side, got ${JSON.stringify(r.oursSize)}`);
+      });
+    }
+    if (im.bomb?.refused !== true) fail('images.bomb.refused', 'the 100000×100000 PNG was not refused');
+  }
+}
 
 // A full run measures every part; one from before a part existed lacks only that part.
 const full = !results.quick && PARTS.filter((p) => !PART_TARGETS[p]).every((p) => parts.includes(p));
 if (nonEmptyArray('targets', results.targets)) {
-  const required = [...TARGETS, ...Object.entries(PART_TARGETS).flatMap(([part, ids]) => (parts.includes(part) ? ids : []))];
+  // crc32c-wasm reads a checksums row added later (the hashing of bytes in memory).
+  const crcRow = results.browser?.checksums?.rows?.some((r) => r.id === 'crc32c-compute');
+  const required = [
+    ...TARGETS,
+    ...Object.entries(PART_TARGETS).flatMap(([part, ids]) => (parts.includes(part) ? ids : [])),
+    ...(crcRow ? ['crc32c-wasm'] : []),
+  ];
   for (const id of required) {
     const t = results.targets.find((x) => x.id === id);
     if (!t) {

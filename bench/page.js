@@ -96,18 +96,26 @@ const OPERATIONS = {
     return { bytes: buffer.byteLength };
   },
 
-  /** The reads `hashPart` makes, without the hashing: 1 MiB slices, one after another. */
-  async readSlices({ file }) {
+  /** Reads alone, in slices of `step` MiB one after another (`hashPart` reads 8 MiB slices). */
+  async readSlices({ file, step = 1 }) {
     let bytes = 0;
-    for (let start = 0; start < file.size; start += MIB) {
-      bytes += (await file.slice(start, Math.min(start + MIB, file.size)).arrayBuffer()).byteLength;
+    for (let start = 0; start < file.size; start += step * MIB) {
+      bytes += (await file.slice(start, Math.min(start + step * MIB, file.size)).arrayBuffer()).byteLength;
     }
     return { bytes };
   },
 
-  /** Stowage `hashPart` (wasm, reading the File in 1 MiB steps). */
+  /** Stowage `hashPart` of the File (wasm, reading it in 8 MiB steps). */
   async hash({ file, algorithm }) {
     return { checksum: await hashPart(file, algorithm) };
+  },
+
+  /** Stowage `hashPart` of the File's bytes already in memory: the hashing alone, timed alone. */
+  async hashMemory({ file, algorithm }) {
+    const buffer = await file.arrayBuffer();
+    const started = performance.now();
+    const checksum = await hashPart(buffer, algorithm);
+    return { hashMs: performance.now() - started, checksum };
   },
 
   /** `crypto.subtle.digest('SHA-256')` of the same bytes: read, then digest. */

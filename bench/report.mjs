@@ -64,6 +64,30 @@ export function targets(results) {
     largest >= GIB,
   );
 
+  const crc = results.browser?.checksums?.rows.find((r) => r.id === 'crc32c-compute');
+  add(
+    'crc32c-wasm',
+    `CRC32C in wasm, the hashing alone (bytes in memory${crc ? `, ${sizeLabel(crc.sizeBytes)}` : ''})`,
+    '≥ 1.4 GiB/s',
+    crc?.medianMiBPerSec,
+    crc ? `${fixed(crc.medianMiBPerSec / 1024, 2)} GiB/s` : 'not measured',
+    crc && crc.medianMiBPerSec >= 1.4 * 1024,
+    crc && crc.sizeBytes >= 64 * MIB,
+  );
+
+  const photo = results.images?.rows.find((r) => r.id === 'jpeg-12mp');
+  add(
+    'image-transform',
+    '400 px WebP from a 12 MP JPEG: the transform alone, time and memory (peak RSS less the process before it)',
+    '≤ 50 ms, ≤ 16 MiB',
+    photo?.oursTransformMs,
+    photo
+      ? `${fixed(photo.oursTransformMs)} ms, ${mib(photo.oursTransformRssBytes)} (whole process ${mib(photo.oursRssBytes)}; vipsthumbnail ${fixed(photo.vipsMs)} ms, ${mib(photo.vipsRssBytes)})`
+      : 'not measured',
+    photo && photo.oursTransformMs <= 50 && photo.oursTransformRssBytes <= 16 * MIB,
+    photo && results.images.runs >= 5,
+  );
+
   const small = results.server?.smallUploads;
   add(
     'rss-64-uploads',
@@ -177,6 +201,18 @@ export function render(results) {
     parts.push(
       `Checksums in Chromium on a ${sizeLabel(sums.rows[0].sizeBytes)} file-backed File (SHA-256 of wasm and crypto.subtle ${sums.sha256Agrees ? 'agree' : 'DISAGREE'})\n` +
         table([['what', 'l'], ['MiB/s', 'r']], sums.rows.map((r) => [r.label, fixed(r.medianMiBPerSec)])),
+    );
+  }
+
+  const imgs = results.images;
+  if (imgs) {
+    parts.push(
+      `Image variants, ${imgs.spec} (medians of ${imgs.runs}; whole process under the same wrapper, and the transform alone)\n` +
+        table(
+          [['source', 'l'], ['vipsthumbnail ms', 'r'], ['RSS', 'r'], ['stowage ms', 'r'], ['RSS', 'r'], ['× vips time', 'r'], ['× vips RSS', 'r'], ['transform ms', 'r'], ['its memory', 'r']],
+          imgs.rows.map((r) => [r.label, fixed(r.vipsMs), mib(r.vipsRssBytes), fixed(r.oursMs), mib(r.oursRssBytes), `${fixed(r.msRatio, 2)}×`, `${fixed(r.rssRatio, 2)}×`, fixed(r.oursTransformMs), mib(r.oursTransformRssBytes)]),
+        ) +
+        `\nbomb (PNG claiming 100000×100000): ${imgs.bomb.refused ? 'refused' : 'NOT REFUSED'} in ${fixed(imgs.bomb.ms)} ms, ${mib(imgs.bomb.rssBytes)}`,
     );
   }
 

@@ -7,7 +7,8 @@
 //                                      bench/artifacts/results-quick.json; check it with
 //                                      `node bench/check-results.mjs --quick`
 //   flags: --no-build (use the built www/pkg and release server as they are),
-//          --only transfers,checksums,scaling,server,listing,paging,cluster (writes bench/artifacts/results-only.json),
+//          --only transfers,checksums,scaling,server,listing,paging,cluster,images (writes bench/artifacts/results-only.json),
+//          (images: image variants against vipsthumbnail, bench/images.mjs)
 //          (cluster, the half of issue 10: bench/cluster.mjs on a 3-node Garage cluster + PostgreSQL;
 //          a full run includes it, a quick run only with --only cluster)
 //          --out FILE (where the JSON goes)
@@ -25,8 +26,9 @@ import { largeTransfers, listing, mediumUploads, multipartServer, serialCommits,
 import { GIB, KIB, MIB, RssMonitor, fingerprint, machine, makeFile, pressure, sleep } from './measure.mjs';
 import { render, targets } from './report.mjs';
 import { LOADGEN } from './loadgen.mjs';
+import { images } from './images.mjs';
 
-const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing', 'paging', 'cluster'];
+const PARTS = ['transfers', 'checksums', 'scaling', 'server', 'listing', 'paging', 'cluster', 'images'];
 
 const { values: flags } = parseArgs({
   options: {
@@ -237,7 +239,7 @@ async function updateDocs(text) {
 async function main() {
   const started = Date.now();
   if (!flags['no-build']) {
-    await step('bash', ['scripts/setup.sh']);
+    await step('bash', ['scripts/setup.sh', '--vips']);
     await step('npm', ['run', 'build']);
   }
   // The server is measured, not its log: one line per request at `info` is noise here.
@@ -287,6 +289,10 @@ async function main() {
     log(`test files (${sizes.length ? `${sizes.map((s) => s / MIB).join(', ')} MiB, ` : ''}the upload bodies) written in ${((performance.now() - made) / 1000).toFixed(1)} s under ${workDir}`);
     if (browser) await browserHalf(builds, files, results);
     if (['server', 'listing'].some(wants)) await serverHalf(builds, workDir, results);
+    if (wants('images')) {
+      log('images: stowage-devserver transform against vipsthumbnail');
+      results.images = await images({ bin: builds.bin, workDir, quick: QUICK, log });
+    }
     if (wants('paging')) {
       log(`paging: ${PLAN.pagingCounts.join(', ')} files, ${PLAN.pagingRounds} rounds`);
       results.server.paging = await paging({

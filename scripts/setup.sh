@@ -6,6 +6,8 @@
 #                             (`npm test`, which runs the browser tests in all three engines)
 #   scripts/setup.sh --postgres  also Debian's postgresql, unless initdb is already there
 #                             (`npm test` runs the server's tests against a throwaway cluster too)
+#   scripts/setup.sh --vips      also Debian's libvips-tools (`vipsthumbnail`, the reference of the
+#                             image benchmark; `--all` includes it, as `npm test` runs that benchmark)
 #   scripts/setup.sh --garage    also Garage 2.5.0 (an S3-compatible object store) with cargo install,
 #                             unless garage is already there (it compiles for about 13 minutes on 2 cores)
 set -euo pipefail
@@ -15,7 +17,9 @@ WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1
 want_all=0
 want_postgres=0
 want_garage=0
+want_vips=0
 for arg in "$@"; do
+  [ "$arg" = "--vips" ] && want_vips=1
   [ "$arg" = "--all" ] && want_all=1
   [ "$arg" = "--postgres" ] && want_postgres=1
   [ "$arg" = "--garage" ] && want_garage=1
@@ -64,9 +68,13 @@ if [ $want_all = 1 ]; then
   # tests/proxy.test.mjs runs its own nginx (TLS on a self-signed certificate from openssl) on a
   # free loopback port; it never uses the system's nginx service, which it neither needs nor stops.
   apt_install nginx openssl
+  want_vips=1
   if ! have_native geckodriver; then
     say "cargo install geckodriver"; cargo install -q geckodriver --locked || cargo install -q geckodriver
   fi
+fi
+if [ $want_vips = 1 ]; then
+  apt_install libvips-tools
 fi
 if [ $want_postgres = 1 ]; then
   # tests/postgres.mjs looks in the same places (and installs the same package if setup did not).

@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-/** Bytes, gzip of wasm + gzip of JS (244,090 when set; the target is 60,000). */
-const BUDGET = 251_500;
+/** Bytes, gzip of wasm + gzip of JS (239,246 when set, with imageUrl; the target is 60,000). */
+const BUDGET = 246_500;
 const TARGET = 60_000;
 const FILES = ['stowage_bg.wasm', 'stowage.js'];
 const PKG = new URL('../www/pkg/', import.meta.url);

@@ -183,6 +183,19 @@ function icon(kind) {
   return svg;
 }
 
+/**
+ * A 64×64 variant of an image file, made by the server (`imageUrl`); the file icon for other
+ * files, and in place of a thumbnail that does not load (an `<img>` carries no `user-token`,
+ * so a private image's variant is refused to it).
+ */
+function thumbnail(entry, path) {
+  if (!/\.(jpe?g|png|gif|webp)$/i.test(entry.name)) return icon('file');
+  const img = h('img', { class: 'thumb', alt: '', loading: 'lazy', 'data-testid': 'thumb', width: '24', height: '24' });
+  img.addEventListener('error', () => img.replaceWith(icon('file')), { once: true });
+  img.src = state.client.imageUrl(path, { width: 64, height: 64 });
+  return img;
+}
+
 function entryRow(entry, dir) {
   const kind = entry.isDirectory ? 'dir' : 'file';
   const path = entry.url || joinPath(dir, entry.name);
@@ -191,7 +204,7 @@ function entryRow(entry, dir) {
     : h(
         'a',
         { href: entry.publicUrl, target: '_blank', rel: 'noopener', 'data-testid': 'entry-link' },
-        icon('file'),
+        thumbnail(entry, path),
         entry.name,
       );
 

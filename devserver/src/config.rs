@@ -239,6 +239,19 @@ pub enum Command {
         /// The directory to create (it must not exist; it appears only once complete).
         dest: PathBuf,
     },
+    /// Make one image variant of a local file, as the image routes would, and print what it
+    /// took as JSON (`ms` of the transform alone, the process's `peakRssBytes`, the output's
+    /// size): for trying transforms and for the benchmark against `vipsthumbnail`.
+    Transform {
+        /// The source image.
+        input: PathBuf,
+        /// Where to write the variant.
+        output: PathBuf,
+        /// The transform in the thumbor grammar of `/img/...` URLs, e.g.
+        /// `fit-in/400x0/filters:quality(80):format(webp)` (default: WebP at the source's size).
+        #[arg(long, default_value = "")]
+        spec: String,
+    },
 }
 
 /// One app: its id and REST API key.

@@ -1,6 +1,6 @@
 //! Starts `stowage-devserver`: parse flags, open the store, bind, serve until SIGINT or SIGTERM
-//! (telling systemd when it is ready and when it stops). Or, instead of serving, `backup DEST`
-//! or `--migrate-only`.
+//! (telling systemd when it is ready and when it stops). Or, instead of serving, `backup DEST`,
+//! `transform IN OUT` or `--migrate-only`.
 
 use std::io::IsTerminal as _;
 
@@ -15,6 +15,23 @@ async fn main() -> std::process::ExitCode {
     logs(config.log_format);
     if let Some(Command::Backup { dest }) = &config.command {
         return backup(&config, dest).await;
+    }
+    if let Some(Command::Transform {
+        input,
+        output,
+        spec,
+    }) = &config.command
+    {
+        return match stowage_devserver::images::transform_file(input, output, spec) {
+            Ok(report) => {
+                println!("{report}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("transform failed: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
     }
     if config.migrate_only {
         return migrate_only(&config).await;

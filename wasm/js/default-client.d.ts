@@ -115,6 +115,15 @@ export function exists(path: string): Promise<boolean>;
  */
 export function fileUrl(path: string): string;
 /**
+ * `StorageClient.imageUrl` with the client set by `configure` (throws a `ConfigurationError`
+ * before that).
+ *
+ * ```javascript
+ * img.src = imageUrl('/photos/cat.jpg', { width: 400 });
+ * ```
+ */
+export function imageUrl(path: string, options?: ImageOptions): string;
+/**
  * `StorageClient.getFiles` with the client set by `configure` (rejects with a
  * `ConfigurationError` before that).
  *

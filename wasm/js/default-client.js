@@ -3,7 +3,7 @@
 // this file to the `stowage.js` that wasm-bindgen writes (their TypeScript declarations,
 // `default-client.d.ts`, to `stowage.d.ts`), where `__stowageDefaultClient` is defined: it answers
 // that client, or throws a `ConfigurationError` before `configure`. The functions that answer a
-// promise then reject with it; `fileUrl`, `currentUser`, `startUpload` and `listFiles` throw it.
+// promise then reject with it; `fileUrl`, `imageUrl`, `currentUser`, `startUpload` and `listFiles` throw it.
 // In Rust (wasm/src/js*.rs) each is a plain function of the same name for Rust callers and the
 // browser tests; exporting those from wasm as well would double the module's async glue.
 
@@ -68,6 +68,10 @@ export function exists(path) {
 
 export function fileUrl(path) {
   return __stowageDefaultClient().fileUrl(path);
+}
+
+export function imageUrl(path, options) {
+  return __stowageDefaultClient().imageUrl(path, options);
 }
 
 export function getFiles(ids, options) {

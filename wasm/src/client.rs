@@ -13,7 +13,9 @@ use web_sys::{AbortSignal, Blob};
 
 use crate::access::{self, Grantee, Permission, RuleKind, Visibility};
 use crate::download;
-use crate::endpoint::{body_path, creatable, new_name, Api, ClientOptions, Endpoint, ListOptions};
+use crate::endpoint::{
+    body_path, creatable, new_name, Api, ClientOptions, Endpoint, ImageOptions, ListOptions,
+};
 use crate::error::{decode, Error};
 use crate::fetch::{self, json_value};
 use crate::storage::LocalStore;
@@ -55,6 +57,11 @@ impl Client {
     /// The URL a stored file is served at.
     pub(crate) fn file_url(&self, path: &str) -> Result<String, Error> {
         Ok(self.endpoint.file_url(&FilePath::parse(path)?))
+    }
+
+    /// The URL of an image variant of a stored image.
+    pub(crate) fn image_url(&self, path: &str, options: &ImageOptions) -> Result<String, Error> {
+        self.endpoint.image_url(&FilePath::parse(path)?, options)
     }
 
     /// `GET {root}/info`.

@@ -47,6 +47,74 @@ pub struct ListOptions {
     pub offset: Option<u32>,
 }
 
+/// An image variant (JS `ImageOptions`): what `imageUrl` puts into the URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImageOptions {
+    /// Width in pixels, 0 or absent for automatic (at most 2500).
+    #[serde(default)]
+    pub width: u32,
+    /// Height in pixels, 0 or absent for automatic (at most 2500).
+    #[serde(default)]
+    pub height: u32,
+    /// `cover` (the default: fill the box, crop the rest), `smart` (cover, cropped where the
+    /// detail is), `contain` (fit inside the box) or `fill` (stretch to the box).
+    #[serde(default)]
+    pub fit: Option<String>,
+    /// 20–100 (the server's default is 80).
+    #[serde(default)]
+    pub quality: Option<u8>,
+    /// `webp`, `jpeg`, `png`, `avif` or `origin`; absent: WebP where the browser takes it.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+impl ImageOptions {
+    /// The thumbor-style options segment (`fit-in/400x300/filters:quality(70)/`), checked.
+    fn segments(&self) -> Result<String, Error> {
+        for (name, side) in [("width", self.width), ("height", self.height)] {
+            if side > 2500 {
+                return Err(Error::InvalidArgument(format!(
+                    "{name} is at most 2500 pixels, got {side}"
+                )));
+            }
+        }
+        let (prefix, smart) = match self.fit.as_deref() {
+            None | Some("cover") => ("", ""),
+            Some("smart") => ("", "smart/"),
+            Some("contain") => ("fit-in/", ""),
+            Some("fill") => ("stretch/", ""),
+            Some(other) => {
+                return Err(Error::InvalidArgument(format!(
+                    "fit must be cover, smart, contain or fill, got {other:?}"
+                )))
+            }
+        };
+        let mut filters = Vec::new();
+        if let Some(q) = self.quality {
+            if !(20..=100).contains(&q) {
+                return Err(Error::InvalidArgument(format!(
+                    "quality must be 20 to 100, got {q}"
+                )));
+            }
+            filters.push(format!("quality({q})"));
+        }
+        if let Some(f) = &self.format {
+            if !["webp", "jpeg", "png", "avif", "origin"].contains(&f.as_str()) {
+                return Err(Error::InvalidArgument(format!(
+                    "format must be webp, jpeg, png, avif or origin, got {f:?}"
+                )));
+            }
+            filters.push(format!("format({f})"));
+        }
+        let mut out = format!("{prefix}{}x{}/{smart}", self.width, self.height);
+        if !filters.is_empty() {
+            out.push_str(&format!("filters:{}/", filters.join(":")));
+        }
+        Ok(out)
+    }
+}
+
 /// Which API a URL belongs to, which decides the credentials it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
@@ -91,6 +159,8 @@ pub struct Endpoint {
     base: String,
     /// `{baseUrl}/api/v1/projects/{appId}/files`, app id percent-encoded.
     files_api: String,
+    /// `{baseUrl}/img/{appId}/unsafe`: unsigned image variants.
+    images: String,
     /// The API key, sent as `X-API-Key` to the `/v1` API.
     api_key: String,
     /// The `localStorage` key of a persisted session.
@@ -122,9 +192,11 @@ impl Endpoint {
             "{base}/api/v1/projects/{}/files",
             encode_segment(&options.app_id)
         );
+        let images = format!("{base}/img/{}/unsafe", encode_segment(&options.app_id));
         Ok(Self {
             root,
             files_api,
+            images,
             base: base.to_owned(),
             api_key: options.api_key.clone(),
             storage_key: session::storage_key(base, &options.app_id),
@@ -248,6 +320,19 @@ impl Endpoint {
     #[must_use]
     pub fn file_url(&self, path: &FilePath) -> String {
         format!("{}/files/{}", self.root, path.to_encoded())
+    }
+
+    /// The unsigned URL of an image variant: `{baseUrl}/img/{appId}/unsafe/{options}/{path}`.
+    /// The server serves unsigned URLs only for its allowlisted sizes (by default the widths 64,
+    /// 128, 256, 400, 800, 1200 and 1600, and the same as squares); other sizes need a URL the
+    /// server signed (`POST {root}/images/sign`).
+    pub fn image_url(&self, path: &FilePath, options: &ImageOptions) -> Result<String, Error> {
+        Ok(format!(
+            "{}/{}{}",
+            self.images,
+            options.segments()?,
+            path.to_encoded()
+        ))
     }
 
     /// The upload URL `{root}/files/{dir}/{name}?overwrite=…`.
@@ -421,6 +506,73 @@ pub fn suggested_file_name(path_or_url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn image_urls_name_the_variant_in_the_servers_grammar_and_refuse_what_none_may() {
+        let e = Endpoint::new(&ClientOptions {
+            base_url: "http://h:1/".into(),
+            app_id: "my app".into(),
+            api_key: "k".into(),
+            user_token: None,
+            persist_session: false,
+        })
+        .unwrap();
+        let path = FilePath::parse("/photos/ü 1.jpg").unwrap();
+        let url = |o: ImageOptions| e.image_url(&path, &o);
+        assert_eq!(
+            url(ImageOptions {
+                width: 400,
+                ..ImageOptions::default()
+            })
+            .unwrap(),
+            "http://h:1/img/my%20app/unsafe/400x0/photos/%C3%BC%201.jpg"
+        );
+        let all = ImageOptions {
+            width: 128,
+            height: 128,
+            fit: Some("smart".into()),
+            quality: Some(70),
+            format: Some("webp".into()),
+        };
+        assert_eq!(
+            url(all).unwrap(),
+            "http://h:1/img/my%20app/unsafe/128x128/smart/filters:quality(70):format(webp)/photos/%C3%BC%201.jpg"
+        );
+        for (fit, prefix) in [("contain", "fit-in/"), ("fill", "stretch/"), ("cover", "")] {
+            let o = ImageOptions {
+                width: 64,
+                height: 64,
+                fit: Some(fit.into()),
+                ..ImageOptions::default()
+            };
+            assert!(
+                url(o)
+                    .unwrap()
+                    .contains(&format!("/unsafe/{prefix}64x64/photos")),
+                "{fit}"
+            );
+        }
+        for bad in [
+            ImageOptions {
+                width: 2501,
+                ..ImageOptions::default()
+            },
+            ImageOptions {
+                fit: Some("crop".into()),
+                ..ImageOptions::default()
+            },
+            ImageOptions {
+                quality: Some(19),
+                ..ImageOptions::default()
+            },
+            ImageOptions {
+                format: Some("gif".into()),
+                ..ImageOptions::default()
+            },
+        ] {
+            assert!(matches!(url(bad), Err(Error::InvalidArgument(_))));
+        }
+    }
+
     use super::*;
 
     fn endpoint() -> Endpoint {

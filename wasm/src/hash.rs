@@ -55,7 +55,7 @@ impl PartHasher {
     /// Feeds the next bytes.
     pub fn update(&mut self, bytes: &[u8]) {
         match self {
-            Self::Crc32c(crc) => *crc = crc32c::crc32c_append(*crc, bytes),
+            Self::Crc32c(crc) => *crc = crate::crc::append(*crc, bytes),
             Self::Sha256(sha) => sha.update(bytes),
             Self::None => {}
         }

@@ -71,6 +71,20 @@ export interface ListOptions {
   offset?: number;
 }
 
+/** Options of `imageUrl`: a resized, cropped or converted variant of a stored image. */
+export interface ImageOptions {
+  /** Width in pixels, 0 or absent for automatic (at most 2500; never upscaled). */
+  width?: number;
+  /** Height in pixels, 0 or absent for automatic. */
+  height?: number;
+  /** `cover` (default: fill the box, crop the rest), `smart` (cover, cropped where the detail is), `contain` (fit inside) or `fill` (stretch). */
+  fit?: 'cover' | 'smart' | 'contain' | 'fill';
+  /** 20–100 (default 80). */
+  quality?: number;
+  /** Absent: WebP where the browser takes it, else the image's own format. */
+  format?: 'webp' | 'jpeg' | 'png' | 'avif' | 'origin';
+}
+
 /** One entry of a directory listing. */
 export interface FileEntry {
   /** The last segment of the path. */
@@ -157,6 +171,10 @@ extern "C" {
     #[wasm_bindgen(typescript_type = "ListOptions")]
     #[derive(Debug, Clone)]
     pub type JsListOptions;
+    /// JS `ImageOptions`.
+    #[wasm_bindgen(typescript_type = "ImageOptions")]
+    #[derive(Debug, Clone)]
+    pub type JsImageOptions;
     /// JS `AppInfo`.
     #[wasm_bindgen(typescript_type = "AppInfo")]
     #[derive(Debug, Clone)]
@@ -215,6 +233,44 @@ impl StorageClient {
     #[wasm_bindgen(js_name = fileUrl)]
     pub fn file_url(&self, path: &str) -> Result<String, JsValue> {
         Ok(self.client.file_url(path)?)
+    }
+
+    /// The URL of a resized, cropped or converted variant of a stored image, for an `<img>`.
+    /// Unsigned: the server serves it for its allowlisted sizes (by default widths 64, 128,
+    /// 256, 400, 800, 1200 and 1600 with automatic height, and the same as squares); throws a
+    /// `TypeError` for options no URL may hold.
+    ///
+    /// ```javascript
+    /// img.src = files.imageUrl('/photos/cat.jpg', { width: 400 });
+    /// thumb.src = files.imageUrl('/photos/cat.jpg', { width: 128, height: 128, fit: 'smart' });
+    /// ```
+    #[wasm_bindgen(js_name = imageUrl)]
+    pub fn image_url(
+        &self,
+        path: &str,
+        options: Option<JsImageOptions>,
+    ) -> Result<String, JsValue> {
+        let options: Option<JsValue> = options.map(Into::into);
+        // serde-wasm-bindgen reads only the fields it knows: a misspelt one must not be ignored.
+        if let Some(object) = options
+            .as_ref()
+            .and_then(|o| wasm_bindgen::JsCast::dyn_ref::<js_sys::Object>(o))
+        {
+            for key in js_sys::Object::keys(object)
+                .iter()
+                .filter_map(|k| k.as_string())
+            {
+                if !["width", "height", "fit", "quality", "format"].contains(&key.as_str()) {
+                    return Err(crate::error::Error::InvalidArgument(format!(
+                        "unknown image option {key:?}: width, height, fit, quality and format are"
+                    ))
+                    .into());
+                }
+            }
+        }
+        let options =
+            crate::options::decode_object(options.as_ref(), "image options")?.unwrap_or_default();
+        Ok(self.client.image_url(path, &options)?)
     }
 
     /// Uploads a `File` or `Blob` into directory `path`; resolves with the file's public URL.
@@ -409,6 +465,16 @@ pub async fn info() -> Result<JsAppInfo, JsValue> {
 /// ```
 pub fn file_url(path: &str) -> Result<String, JsValue> {
     Ok(configured()?.file_url(path)?)
+}
+
+/// `StorageClient.imageUrl` with the client set by `configure` (throws a `ConfigurationError`
+/// before that).
+///
+/// ```javascript
+/// img.src = imageUrl('/photos/cat.jpg', { width: 400 });
+/// ```
+pub fn image_url(path: &str, options: Option<JsImageOptions>) -> Result<String, JsValue> {
+    default_client()?.image_url(path, options)
 }
 
 /// `StorageClient.upload` with the client set by `configure` (rejects with a

@@ -25,7 +25,7 @@ use crate::js_multipart::{
     JsUploadedPart,
 };
 use crate::options::{decode_object, field};
-use crate::part::{hash_in_wasm, put_part};
+use crate::part::{hash_bytes, hash_in_wasm, put_part};
 use crate::progress::to_u64;
 
 fn algorithm(name: Option<String>) -> Result<ChecksumAlgorithm, Error> {
@@ -340,16 +340,52 @@ pub fn plan_parts_fn(
     Ok(to_js(&plan_parts(size, part_size))?.unchecked_into())
 }
 
-/// The checksum of a part as the server expects it (base64), computed in wasm while reading
-/// the Blob in 1 MiB steps.
+/// The checksum of a part as the server expects it (base64), computed in wasm: of a Blob, read
+/// 8 MiB at a time, or of bytes already in memory (an `ArrayBuffer` or a typed-array or
+/// `DataView` view of one, hashed where they are, with no copy in JS).
 ///
 /// ```javascript
 /// const crc = await hashPart(file.slice(0, 8 << 20), 'crc32c');
+/// const same = await hashPart(await file.slice(0, 8 << 20).arrayBuffer(), 'crc32c');
 /// ```
 #[wasm_bindgen(js_name = hashPart)]
-pub async fn hash_part(part: Blob, algorithm: Option<String>) -> Result<String, JsValue> {
+pub async fn hash_part(
+    #[wasm_bindgen(unchecked_param_type = "Blob | BufferSource")] part: JsValue,
+    algorithm: Option<String>,
+) -> Result<String, JsValue> {
     let algorithm = self::algorithm(algorithm)?;
-    Ok(hash_in_wasm(&part, algorithm).await?.value)
+    if let Some(blob) = part.dyn_ref::<Blob>() {
+        return Ok(hash_in_wasm(blob, algorithm).await?.value);
+    }
+    let bytes = bytes_of(&part).ok_or_else(|| {
+        Error::InvalidArgument(
+            "hashPart takes a Blob, an ArrayBuffer, a typed array or a DataView".into(),
+        )
+    })?;
+    Ok(hash_bytes(&bytes, algorithm).value)
+}
+
+/// A `Uint8Array` over the same memory as an `ArrayBuffer` or an `ArrayBuffer` view.
+fn bytes_of(value: &JsValue) -> Option<js_sys::Uint8Array> {
+    if let Some(buffer) = value.dyn_ref::<js_sys::ArrayBuffer>() {
+        return Some(js_sys::Uint8Array::new(buffer));
+    }
+    if !js_sys::ArrayBuffer::is_view(value) {
+        return None;
+    }
+    let number = |name: &str| {
+        Reflect::get(value, &name.into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .and_then(to_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    let buffer = Reflect::get(value, &"buffer".into()).ok()?;
+    Some(js_sys::Uint8Array::new_with_byte_offset_and_length(
+        &buffer,
+        number("byteOffset")?,
+        number("byteLength")?,
+    ))
 }
 
 /// Size of this module's `WebAssembly.Memory`, in bytes: the wasm heap's high-water mark

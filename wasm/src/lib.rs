@@ -12,14 +12,15 @@
 //! shapes) and only converts values. The work is plain Rust: [`endpoint`] builds URLs from
 //! paths checked by `stowage_protocol::FilePath` and picks each request's credentials,
 //! [`session`] holds the signed-in user's token, [`access`] builds the user, visibility and
-//! permission bodies, [`error`] is the one error type, [`progress`] keeps progress reports
-//! monotonic, [`records`] builds the Files API's bodies and pages through its listings; these
+//! permission bodies, [`crc`] computes CRC32C for [`hash`]'s part checksums, [`error`] is the
+//! one error type, [`progress`] keeps progress reports monotonic, [`records`] builds the Files API's bodies and pages through its listings; these
 //! build and test on the host. `client.rs` (the operations), `users.rs` (register, login,
 //! logout), `storage.rs` (the `localStorage` of `persistSession`), `files_api.rs` (the record
 //! calls), `upload.rs`, `download.rs`, `fetch.rs`, `xhr.rs`, `abort.rs` and `options.rs` need a
 //! browser and build for `wasm32` only.
 
 pub mod access;
+pub mod crc;
 pub mod endpoint;
 pub mod error;
 pub mod hash;

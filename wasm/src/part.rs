@@ -16,9 +16,14 @@ use crate::hash::{sha256_checksum, PartChecksum, PartHasher};
 use crate::progress::to_f64;
 use crate::xhr::{self, ProgressReporter, XhrRequest};
 
-/// Bytes read from the File per step while hashing: the wasm heap holds at most this much of
+/// Bytes copied into the wasm heap per step while hashing: the heap holds at most this much of
 /// a part at a time.
 pub(crate) const HASH_CHUNK: u64 = 1024 * 1024;
+
+/// Bytes read from the File per `Blob.arrayBuffer()` while hashing. Each read costs a round trip
+/// to the browser's blob store, so 1 MiB reads ran at a third of the speed of one whole read;
+/// 8 MiB reads keep that cost small while the JS memory per part in flight stays bounded.
+pub(crate) const READ_CHUNK: u64 = 8 * 1024 * 1024;
 
 /// Client-side code of "ETag not readable": the part was stored but the browser may not read
 /// the `ETag` header (the server does not list it in `Access-Control-Expose-Headers`).
@@ -49,7 +54,7 @@ fn read_error(e: &JsValue) -> Error {
     ))
 }
 
-/// Hashes `blob` in wasm, reading it in chunks of at most [`HASH_CHUNK`] bytes.
+/// Hashes `blob` in wasm, reading it [`READ_CHUNK`] bytes at a time.
 pub(crate) async fn hash_in_wasm(
     blob: &Blob,
     algorithm: ChecksumAlgorithm,
@@ -59,17 +64,41 @@ pub(crate) async fn hash_in_wasm(
         return Ok(hasher.finish());
     }
     let size = crate::progress::to_u64(blob.size()).unwrap_or(0);
-    let mut buffer = vec![0u8; usize::try_from(HASH_CHUNK.min(size)).unwrap_or(0)];
+    let mut buffer = Vec::new();
     let mut offset = 0;
     while offset < size {
-        let end = (offset + HASH_CHUNK).min(size);
+        let end = (offset + READ_CHUNK).min(size);
         let bytes = Uint8Array::new(&array_buffer(&slice(blob, offset, end)?).await?.into());
-        let n = usize::try_from(end - offset).unwrap_or(0);
-        bytes.copy_to(&mut buffer[..n]);
-        hasher.update(&buffer[..n]);
+        feed(&mut hasher, &bytes, &mut buffer);
         offset = end;
     }
     Ok(hasher.finish())
+}
+
+/// Hashes bytes already in JS memory (an `ArrayBuffer` or a view of one).
+pub(crate) fn hash_bytes(bytes: &Uint8Array, algorithm: ChecksumAlgorithm) -> PartChecksum {
+    let mut hasher = PartHasher::new(algorithm);
+    if algorithm != ChecksumAlgorithm::None {
+        feed(&mut hasher, bytes, &mut Vec::new());
+    }
+    hasher.finish()
+}
+
+/// Feeds `bytes` to `hasher` through `buffer`, [`HASH_CHUNK`] bytes at a time.
+fn feed(hasher: &mut PartHasher, bytes: &Uint8Array, buffer: &mut Vec<u8>) {
+    let len = bytes.length();
+    let step = u32::try_from(HASH_CHUNK).unwrap_or(u32::MAX);
+    let mut at = 0;
+    while at < len {
+        let end = at.saturating_add(step).min(len);
+        let n = usize::try_from(end - at).unwrap_or(0);
+        if buffer.len() < n {
+            buffer.resize(n, 0);
+        }
+        bytes.subarray(at, end).copy_to(&mut buffer[..n]);
+        hasher.update(&buffer[..n]);
+        at = end;
+    }
 }
 
 /// SHA-256 with `crypto.subtle.digest`, or `None` where there is no `crypto.subtle` (pages

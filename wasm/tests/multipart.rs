@@ -535,7 +535,9 @@ async fn building_blocks_and_what_the_server_refuses() {
     .expect_err("bad crc");
     assert_eq!(field(&error, "code").as_f64(), Some(7001.0));
 
-    let crc = stowage::hash_part(first.clone(), None).await.unwrap();
+    let crc = stowage::hash_part(first.clone().into(), None)
+        .await
+        .unwrap();
     let with_crc = object(&[("checksum", crc.into())]);
     let one: JsValue = stowage::upload_part(
         urls.get(0).unchecked_into(),
@@ -587,6 +589,57 @@ async fn building_blocks_and_what_the_server_refuses() {
     c.abort_multipart(id.clone())
         .await
         .expect("abort after complete is harmless");
+}
+
+/// `hashPart` of a Blob (read 8 MiB at a time) and of the same bytes in memory, as an
+/// `ArrayBuffer`, a view at an offset and a `DataView`, against the `crc32c` and `sha2` crates
+/// (the library's CRC32C is its own slicing-by-16 code, so these are independent).
+#[wasm_bindgen_test]
+async fn hash_part_of_a_blob_and_of_bytes_in_memory_agree_with_an_independent_crc32c() {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    // Past one 8 MiB read, and not a multiple of 16 (the tail takes the byte-at-a-time path).
+    let len = 9 * MIB + 3;
+    let file = random_file(len, 77, "hash.bin");
+    let bytes = bytes_of(&file).await;
+    let crc = b64(&crc32c::crc32c(&bytes).to_be_bytes());
+    let sha = b64(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let hash =
+        |value: JsValue, algorithm: &str| stowage::hash_part(value, Some(algorithm.to_owned()));
+
+    assert_eq!(hash(file.clone().into(), "crc32c").await.unwrap(), crc);
+    let array = Uint8Array::from(bytes.as_slice());
+    assert_eq!(hash(array.buffer().into(), "crc32c").await.unwrap(), crc);
+    let padded = Uint8Array::new_with_length(u32::try_from(len + 5).unwrap());
+    padded.fill(0xA5, 0, 5);
+    padded.set(&array, 5);
+    let view = padded.subarray(5, u32::try_from(len + 5).unwrap());
+    assert_eq!(hash(view.into(), "crc32c").await.unwrap(), crc);
+    let data_view = js_sys::DataView::new(&padded.buffer(), 5, len);
+    assert_eq!(hash(data_view.into(), "crc32c").await.unwrap(), crc);
+    // The bytes before the view are not hashed: the whole padded buffer gives another CRC.
+    assert_ne!(hash(padded.buffer().into(), "crc32c").await.unwrap(), crc);
+
+    assert_eq!(hash(file.into(), "sha256").await.unwrap(), sha);
+    assert_eq!(hash(array.buffer().into(), "sha256").await.unwrap(), sha);
+    let empty = js_sys::ArrayBuffer::new(0);
+    assert_eq!(hash(empty.into(), "crc32c").await.unwrap(), "AAAAAA==");
+
+    for wrong in [
+        JsValue::from_str("bytes"),
+        JsValue::from_f64(3.0),
+        Array::new().into(),
+    ] {
+        let error = hash(wrong, "crc32c").await.expect_err("not bytes");
+        assert!(
+            Reflect::get(&error, &"message".into())
+                .unwrap()
+                .as_string()
+                .unwrap()
+                .contains("hashPart takes a Blob"),
+            "{error:?}"
+        );
+    }
 }
 
 #[wasm_bindgen_test]

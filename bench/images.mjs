@@ -1,0 +1,181 @@
+// Image variants (issue 13) against libvips: the same 400 px WebP (Q80, fitted in 400×400) made
+// by `vipsthumbnail` and by `stowage-devserver transform` from the same file, in the same run.
+// Both run as a fresh process under one wrapper (python3's resource.getrusage of the child),
+// which reads the wall time and the peak RSS of each process the same way; the devserver also
+// reports the transform alone (read to encoded, without process start and file I/O) and its own
+// VmHWM. Runs interleave the two tools; the figures are medians.
+//
+// Inputs, made with `vips` in the run: camera-like JPEGs of 12 and 24 megapixels (broad waves plus
+// fine noise per band, Q90: structure a thumbnail keeps and detail everywhere), a PNG with alpha, and a PNG that claims
+// 100,000 × 100,000 pixels (refused from its header: the bomb).
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+
+const VIPS = '/usr/bin/vips';
+const VIPSTHUMBNAIL = '/usr/bin/vipsthumbnail';
+const SPEC = 'fit-in/400x400/filters:quality(80):format(webp)';
+
+/** Runs `argv` as a child of python3 and answers {ms, rssBytes, status, stdout}. */
+function measured(argv) {
+  const wrapper = `
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+p = subprocess.run(sys.argv[1:], capture_output=True)
+ms = (time.perf_counter() - t) * 1000
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"ms": ms, "rssBytes": r.ru_maxrss * 1024, "status": p.returncode, "stdout": p.stdout.decode(errors="replace"), "stderr": p.stderr.decode(errors="replace")[-400:]}))
+`;
+  const r = spawnSync('python3', ['-c', wrapper, ...argv], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`python3 wrapper failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+
+/**
+ * A camera-like JPEG of `w`×`h`, Q90: per band, broad waves (what a downscale keeps) plus fine
+ * noise (the detail a photo's decoder still has to work through), lightly blurred.
+ */
+function cameraLike(dir, name, w, h) {
+  const bands = [[2, 1], [3, 2], [1, 3]].map(([hf, vf], i) => {
+    const p = (s) => join(dir, `${name}-${i}-${s}.v`);
+    run(VIPS, ['sines', p('s'), String(w), String(h), '--hfreq', String(hf), '--vfreq', String(vf)]);
+    run(VIPS, ['linear', p('s'), p('l'), '70', '128']);
+    run(VIPS, ['gaussnoise', p('n'), String(w), String(h), '--sigma', '28', '--mean', '0']);
+    run(VIPS, ['add', p('l'), p('n'), p('b')]);
+    return p('b');
+  });
+  const joined = join(dir, `${name}-rgb.v`);
+  run(VIPS, ['bandjoin', bands.join(' '), joined]);
+  const blurred = join(dir, `${name}-blur.v`);
+  run(VIPS, ['gaussblur', joined, blurred, '0.8']);
+  const out = join(dir, `${name}.jpg`);
+  run(VIPS, ['cast', blurred, `${out}[Q=90]`, 'uchar']);
+  removeIntermediates(dir);
+  return out;
+}
+
+/** The uncompressed `.v` images the inputs were made from (hundreds of MiB at 24 MP). */
+function removeIntermediates(dir) {
+  for (const f of readdirSync(dir)) if (f.endsWith('.v')) rmSync(join(dir, f));
+}
+
+function alphaPng(dir) {
+  const out = join(dir, 'alpha-2000x1500.png');
+  const rgb = join(dir, 'alpha-rgb.v');
+  run(VIPS, ['xyz', rgb, '2000', '1500']);
+  const four = join(dir, 'alpha-4.v');
+  run(VIPS, ['bandjoin', `${rgb} ${rgb}`, four]);
+  run(VIPS, ['cast', four, out, 'uchar']);
+  removeIntermediates(dir);
+  return out;
+}
+
+function bombPng(dir) {
+  const crc = (buf) => {
+    let c = ~0;
+    for (const b of buf) {
+      c ^= b;
+      for (let k = 0; k < 8; k += 1) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+    }
+    return ~c >>> 0;
+  };
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(100_000, 0);
+  ihdr.writeUInt32BE(100_000, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(1 << 20))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+  const out = join(dir, 'bomb-100000x100000.png');
+  writeFileSync(out, png);
+  return out;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round2 = (x) => Math.round(x * 100) / 100;
+
+/** The image part of the bench: one row per input. */
+export async function images({ bin, workDir, quick, log }) {
+  const dir = join(workDir, 'images');
+  mkdirSync(dir, { recursive: true });
+  const inputs = [
+    { id: 'jpeg-12mp', label: 'JPEG 4000×3000 (12 MP)', path: cameraLike(dir, 'photo-12mp', 4000, 3000) },
+    ...(quick ? [] : [{ id: 'jpeg-24mp', label: 'JPEG 6000×4000 (24 MP)', path: cameraLike(dir, 'photo-24mp', 6000, 4000) }]),
+    { id: 'png-alpha', label: 'PNG 2000×1500 with alpha', path: alphaPng(dir) },
+  ];
+  const runs = quick ? 1 : 5;
+  const rows = [];
+  for (const input of inputs) {
+    const vips = [];
+    const ours = [];
+    for (let round = 0; round < runs; round += 1) {
+      const order = round % 2 ? ['ours', 'vips'] : ['vips', 'ours'];
+      for (const tool of order) {
+        if (tool === 'vips') {
+          const out = join(dir, `${input.id}-vips.webp`);
+          const r = measured([VIPSTHUMBNAIL, input.path, '-s', '400', '-o', `${out}[Q=80]`]);
+          if (r.status !== 0) throw new Error(`vipsthumbnail ${input.path}: ${r.stderr}`);
+          vips.push({ ...r, bytes: statSync(out).size });
+        } else {
+          const out = join(dir, `${input.id}-ours.webp`);
+          const r = measured([bin, 'transform', input.path, out, '--spec', SPEC]);
+          if (r.status !== 0) throw new Error(`stowage-devserver transform ${input.path}: ${r.stderr}`);
+          ours.push({ ...r, report: JSON.parse(r.stdout) });
+        }
+      }
+    }
+    const row = {
+      id: input.id,
+      label: input.label,
+      sourceBytes: statSync(input.path).size,
+      vipsMs: round2(median(vips.map((r) => r.ms))),
+      vipsRssBytes: median(vips.map((r) => r.rssBytes)),
+      vipsOutputBytes: vips[0].bytes,
+      oursMs: round2(median(ours.map((r) => r.ms))),
+      oursTransformMs: round2(median(ours.map((r) => r.report.ms))),
+      oursRssBytes: median(ours.map((r) => r.rssBytes)),
+      // The process before it read the source (binary, allocator, runtime): the peak less this
+      // is the transform's own memory.
+      oursBaseRssBytes: median(ours.map((r) => r.report.rssBeforeBytes)),
+      oursTransformRssBytes: median(ours.map((r) => r.report.peakRssBytes - r.report.rssBeforeBytes)),
+      oursOutputBytes: ours[0].report.bytes,
+      oursSize: [ours[0].report.width, ours[0].report.height],
+    };
+    row.msRatio = round2(row.oursMs / row.vipsMs);
+    row.rssRatio = round2(row.oursRssBytes / row.vipsRssBytes);
+    rows.push(row);
+    log(`images ${input.label.padEnd(26)} vipsthumbnail ${row.vipsMs.toFixed(1)} ms ${(row.vipsRssBytes / 2 ** 20).toFixed(1)} MiB; stowage ${row.oursMs.toFixed(1)} ms (transform ${row.oursTransformMs.toFixed(1)}) ${(row.oursRssBytes / 2 ** 20).toFixed(1)} MiB`);
+  }
+  // The bomb: refused from its header, in how long and with how much memory.
+  const bomb = bombPng(dir);
+  const refused = measured([bin, 'transform', bomb, join(dir, 'bomb.webp'), '--spec', SPEC]);
+  const bombRow = {
+    refused: refused.status !== 0 && /pixels/.test(refused.stderr),
+    ms: round2(refused.ms),
+    rssBytes: refused.rssBytes,
+    message: refused.stderr.trim(),
+  };
+  log(`images bomb (100000×100000 PNG): refused ${bombRow.refused} in ${bombRow.ms} ms, ${(bombRow.rssBytes / 2 ** 20).toFixed(1)} MiB`);
+  return { spec: SPEC, runs, rows, bomb: bombRow };
+}
