@@ -39,7 +39,7 @@ struct Inner {
     max_bytes: u64,
     index: std::sync::Mutex<Index>,
     permits: Arc<tokio::sync::Semaphore>,
-    flights: tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    flights: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 #[derive(Debug, Default)]
@@ -122,7 +122,7 @@ impl Variants {
                 max_bytes,
                 index: std::sync::Mutex::new(index),
                 permits: Arc::new(tokio::sync::Semaphore::new(cores)),
-                flights: tokio::sync::Mutex::default(),
+                flights: std::sync::Mutex::default(),
             }),
         };
         variants.evict();
@@ -133,6 +133,13 @@ impl Variants {
     #[must_use]
     pub fn bytes(&self) -> u64 {
         self.lock().total
+    }
+
+    fn flights(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<()>>>> {
+        self.inner
+            .flights
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
@@ -224,6 +231,18 @@ impl Variants {
     }
 }
 
+/// Takes a variant's key out of the map of computations in flight when dropped.
+struct FlightGuard<'a> {
+    variants: &'a Variants,
+    key: String,
+}
+
+impl Drop for FlightGuard<'_> {
+    fn drop(&mut self) {
+        self.variants.flights().remove(&self.key);
+    }
+}
+
 fn is_blob_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -292,13 +311,11 @@ impl Files {
             });
         }
         // One computation per variant: later identical misses wait here, then find it kept.
-        let flight = {
-            let mut flights = variants.inner.flights.lock().await;
-            flights
-                .entry(rel.to_string_lossy().into_owned())
-                .or_default()
-                .clone()
-        };
+        // The guard takes the key out of the map however this ends (a failure, or the request
+        // dropped mid-way), so nothing is left behind.
+        let key = rel.to_string_lossy().into_owned();
+        let flight = variants.flights().entry(key.clone()).or_default().clone();
+        let _in_flight = FlightGuard { variants, key };
         let _computing = flight.lock().await;
         if let Some(bytes) = variants.read(&rel) {
             return Ok(Variant::Image {
@@ -308,55 +325,55 @@ impl Files {
                 record,
             });
         }
-        let (record, source) = self.source(who, record).await?;
-        let permit = variants
-            .inner
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| AppError::api(ErrorCode::Unavailable, "The server is shutting down"))?;
-        let t = *transform;
-        let job = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            render::render(&source, &t, format)
-        });
-        let rendered = match tokio::time::timeout(TRANSFORM_TIMEOUT, job).await {
-            Err(_) => {
-                return Err(AppError::api(
-                    ErrorCode::ImageUndecodable,
-                    format!(
-                        "the transform took longer than {} s",
-                        TRANSFORM_TIMEOUT.as_secs()
-                    ),
-                ))
-            }
-            Ok(Err(join)) => {
-                tracing::error!(error = %join, "an image transform panicked");
-                return Err(AppError::api(
-                    ErrorCode::ImageUndecodable,
-                    "the image could not be transformed",
-                ));
-            }
-            Ok(Ok(result)) => result.map_err(render_error)?,
-        };
-        let bytes = rendered.bytes;
-        let kept = variants.clone();
-        let to_keep = bytes.clone();
-        let rel_kept = rel.clone();
-        let _ = tokio::task::spawn_blocking(move || kept.store(&rel_kept, &to_keep)).await;
-        variants
-            .inner
-            .flights
-            .lock()
-            .await
-            .remove(&*rel.to_string_lossy());
-        Ok(Variant::Image {
-            bytes,
-            format,
-            etag,
-            record,
-        })
+        let outcome: AppResult<Variant> = async {
+            let (record, source) = self.source(who, record).await?;
+            let permit = variants
+                .inner
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| {
+                    AppError::api(ErrorCode::Unavailable, "The server is shutting down")
+                })?;
+            let t = *transform;
+            let job = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                render::render(&source, &t, format)
+            });
+            let rendered = match tokio::time::timeout(TRANSFORM_TIMEOUT, job).await {
+                Err(_) => {
+                    return Err(AppError::api(
+                        ErrorCode::ImageUndecodable,
+                        format!(
+                            "the transform took longer than {} s",
+                            TRANSFORM_TIMEOUT.as_secs()
+                        ),
+                    ))
+                }
+                Ok(Err(join)) => {
+                    tracing::error!(error = %join, "an image transform panicked");
+                    return Err(AppError::api(
+                        ErrorCode::ImageUndecodable,
+                        "the image could not be transformed",
+                    ));
+                }
+                Ok(Ok(result)) => result.map_err(render_error)?,
+            };
+            let bytes = rendered.bytes;
+            let kept = variants.clone();
+            let to_keep = bytes.clone();
+            let rel_kept = rel.clone();
+            let _ = tokio::task::spawn_blocking(move || kept.store(&rel_kept, &to_keep)).await;
+            Ok(Variant::Image {
+                bytes,
+                format,
+                etag,
+                record,
+            })
+        }
+        .await;
+        outcome
     }
 
     /// A source's bytes, whole (the caller checked its size).
