@@ -286,7 +286,9 @@ impl Files {
         let variants = self.variants();
         // The output format depends on the source's own format only for `auto` without WebP
         // and for `origin`; those read the extension-implied format, refined after decoding.
-        let guessed = own_format_by_name(&record.name);
+        let guessed = mime_guess::from_path(&record.name)
+            .first()
+            .and_then(|m| Format::of_mime(m.essence_str()));
         let format = transform.output_format(guessed, accepts_webp);
         let key = {
             let mut h = Sha256::new();
@@ -395,14 +397,5 @@ impl Files {
             bytes.extend_from_slice(&chunk);
         }
         Ok((opened.record, bytes))
-    }
-}
-
-fn own_format_by_name(name: &str) -> Option<Format> {
-    match mime_guess::from_path(name).first()?.essence_str() {
-        "image/jpeg" => Some(Format::Jpeg),
-        "image/png" => Some(Format::Png),
-        "image/webp" => Some(Format::Webp),
-        _ => None,
     }
 }

@@ -49,12 +49,7 @@ pub fn transform_file(
     let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
     let started = std::time::Instant::now();
     let probe = render::probe(&bytes).map_err(|e| e.to_string())?;
-    let own = match probe.format {
-        image::ImageFormat::Jpeg => Some(transform::Format::Jpeg),
-        image::ImageFormat::Png => Some(transform::Format::Png),
-        image::ImageFormat::WebP => Some(transform::Format::Webp),
-        _ => None,
-    };
+    let own = transform::Format::of_mime(probe.format.to_mime_type());
     let format = transform.output_format(own, true);
     let out = render::render(&bytes, &transform, format).map_err(|e| e.to_string())?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;

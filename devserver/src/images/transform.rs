@@ -66,6 +66,17 @@ impl Format {
         }
     }
 
+    /// The format of a media type, if an encoder here writes it.
+    #[must_use]
+    pub fn of_mime(mime: &str) -> Option<Self> {
+        match mime {
+            "image/jpeg" => Some(Self::Jpeg),
+            "image/png" => Some(Self::Png),
+            "image/webp" => Some(Self::Webp),
+            _ => None,
+        }
+    }
+
     fn parse(text: &str) -> Result<Self, TransformError> {
         match text.to_ascii_lowercase().as_str() {
             "webp" => Ok(Self::Webp),

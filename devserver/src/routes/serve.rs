@@ -15,7 +15,7 @@ use crate::files::Files;
 use crate::model::FileRecord;
 
 /// Whether an `If-None-Match` / `If-Match` list names `etag` (`*` names any).
-fn etag_listed(list: &HeaderValue, etag: &str) -> bool {
+pub(super) fn etag_listed(list: &HeaderValue, etag: &str) -> bool {
     list.to_str().is_ok_and(|l| {
         l.split(',')
             .map(str::trim)

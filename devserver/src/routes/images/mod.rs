@@ -201,11 +201,7 @@ async fn variant(
     };
     let matched = headers
         .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|list| {
-            list.split(',')
-                .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
-        });
+        .is_some_and(|list| super::serve::etag_listed(list, &etag));
     let mut response = if matched {
         StatusCode::NOT_MODIFIED.into_response()
     } else if method == Method::HEAD {
