@@ -62,6 +62,9 @@ if ! have_native wasm-pack; then
   say "cargo install wasm-pack"; cargo install -q wasm-pack --locked || cargo install -q wasm-pack
 fi
 apt_install chromium chromium-driver
+# The devserver's image codecs: libjpeg-turbo (the turbojpeg crate links Debian's, found by
+# pkg-config) and nasm for rav1e's assembly (AVIF output).
+apt_install pkg-config libturbojpeg0-dev nasm
 if [ $want_all = 1 ]; then
   # xvfb-run needs xauth, which xvfb only recommends.
   apt_install firefox-esr webkit2gtk-driver xvfb xauth

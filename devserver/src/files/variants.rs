@@ -78,7 +78,6 @@ fn render_error(e: RenderError) -> AppError {
         RenderError::TooLarge(m) => AppError::api(ErrorCode::ImageTooLarge, m),
         RenderError::NotAnImage(m) => AppError::api(ErrorCode::NotAnImage, m),
         RenderError::Undecodable(m) => AppError::api(ErrorCode::ImageUndecodable, m),
-        RenderError::Unavailable(m) => AppError::api(ErrorCode::InvalidParameter, m),
     }
 }
 

@@ -31,8 +31,8 @@ pub fn unsigned_allowed(sizes: &[u32], width: u32, height: u32) -> bool {
 /// `stowage-devserver transform IN OUT --spec SPEC`: one variant of a local file, and a JSON
 /// line of what it took: `ms` (read to encoded, without the file I/O), `peakRssBytes` (the
 /// process's high-water mark, `VmHWM`), `rssBeforeBytes` (its RSS before reading the source:
-/// the peak less this is the transform's own memory, source bytes included), the output's
-/// `width`, `height` and `bytes`.
+/// the peak less this is the transform's own memory, source bytes included), the phases'
+/// `decodeMs`, `resizeMs` and `encodeMs`, the output's `width`, `height` and `bytes`.
 pub fn transform_file(
     input: &std::path::Path,
     output: &std::path::Path,
@@ -57,6 +57,9 @@ pub fn transform_file(
     let peak = status_bytes("VmHWM:");
     Ok(serde_json::json!({
         "ms": (ms * 100.0).round() / 100.0,
+        "decodeMs": millis(out.timings.decode),
+        "resizeMs": millis(out.timings.resize),
+        "encodeMs": millis(out.timings.encode),
         "peakRssBytes": peak,
         "rssBeforeBytes": before,
         "width": out.width,
@@ -65,6 +68,10 @@ pub fn transform_file(
         "format": out.format.name(),
     })
     .to_string())
+}
+
+fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 100_000.0).round() / 100.0
 }
 
 /// A `kB` figure of `/proc/self/status`, in bytes (0 where there is none).

@@ -1,6 +1,7 @@
-//! Making a variant: probe the header against the limits, decode (JPEG shrunk on load by its
-//! DCT scaling, only the first frame of an animation), apply the EXIF orientation, crop and
-//! resize (`fast_image_resize`), encode (libwebp for WebP, the `image` crate for JPEG and PNG).
+//! Making a variant: probe the header against the limits, decode (JPEG by libjpeg-turbo, shrunk
+//! on load by its DCT scaling, only the first frame of an animation), apply the EXIF orientation, crop and
+//! resize (`fast_image_resize`), encode (libwebp for WebP, rav1e via `ravif` for AVIF, the `image` crate for JPEG and
+//! PNG).
 //! Variants carry no metadata: the encoders write none.
 //!
 //! Everything here is synchronous and CPU-bound; the caller runs it off the async threads.
@@ -20,6 +21,9 @@ pub const MAX_SOURCE_BYTES: u64 = 25_000_000;
 pub const MAX_SOURCE_PIXELS: u64 = 50_000_000;
 /// The most memory one decode may allocate (50 MP at 4 bytes a pixel, and some).
 const MAX_DECODE_ALLOC: u64 = 256 * 1024 * 1024;
+/// rav1e's speed for AVIF (0 slowest … 10 fastest): 8 is ravif's own default's quality at a
+/// third of its time.
+const AVIF_SPEED: u8 = 8;
 
 /// Why no variant was made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,9 +37,6 @@ pub enum RenderError {
     /// An image that does not decode.
     #[error("{0}")]
     Undecodable(String),
-    /// An output format this server does not write.
-    #[error("{0}")]
-    Unavailable(String),
 }
 
 /// What the header says.
@@ -60,6 +61,19 @@ pub struct Rendered {
     pub width: u32,
     /// Pixel height.
     pub height: u32,
+    /// Where the time went.
+    pub timings: Timings,
+}
+
+/// The phases of one [`render`]: the decode is the floor no resize or encoder can beat.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    /// Header probe, decode (shrunk on load) and orientation.
+    pub decode: std::time::Duration,
+    /// Smart crop and resize.
+    pub resize: std::time::Duration,
+    /// Encoding the variant.
+    pub encode: std::time::Duration,
 }
 
 /// Reads the format and size from the header, and refuses what is past the limits.
@@ -113,16 +127,13 @@ pub fn render(
     transform: &Transform,
     format: Format,
 ) -> Result<Rendered, RenderError> {
+    let started = std::time::Instant::now();
     let probe = probe(bytes)?;
-    if format == Format::Avif {
-        return Err(RenderError::Unavailable(
-            "AVIF output is not built into this server: ask for webp, jpeg or png".into(),
-        ));
-    }
     let (image, source) = match probe.format {
         ImageFormat::Jpeg => decode_jpeg(bytes, transform)?,
         _ => decode_other(bytes)?,
     };
+    let decoded = std::time::Instant::now();
     // `source` is the oriented size of the whole source, `image` maybe smaller (shrunk on load).
     let geometry = transform.geometry(source);
     let factor = f64::from(image.width()) / f64::from(source.0.max(1));
@@ -136,13 +147,20 @@ pub fn render(
         crop = super::smart::place(&image, crop);
     }
     let pixels = resize(image, crop, &geometry)?;
-    encode(
+    let resized = std::time::Instant::now();
+    let mut rendered = encode(
         pixels,
         geometry.width,
         geometry.height,
         format,
         transform.quality,
-    )
+    )?;
+    rendered.timings = Timings {
+        decode: decoded - started,
+        resize: resized - decoded,
+        encode: resized.elapsed(),
+    };
+    Ok(rendered)
 }
 
 fn oriented_size(width: u32, height: u32, orientation: Orientation) -> (u32, u32) {
@@ -153,60 +171,82 @@ fn oriented_size(width: u32, height: u32, orientation: Orientation) -> (u32, u32
     }
 }
 
-fn jpeg_error(e: &jpeg_decoder::Error) -> RenderError {
+fn jpeg_error(e: &turbojpeg::Error) -> RenderError {
     RenderError::Undecodable(format!("the JPEG does not decode: {e}"))
 }
 
-/// A JPEG decoded at the smallest DCT scale (1/8, 1/4, 1/2 or 1) that still gives at least the
-/// pixels the variant needs, then oriented.
+/// The EXIF orientation of a JPEG, read by the `image` crate's decoder from the headers alone.
+fn jpeg_orientation(bytes: &[u8]) -> Orientation {
+    image::codecs::jpeg::JpegDecoder::new(Cursor::new(bytes))
+        .ok()
+        .and_then(|mut decoder| decoder.orientation().ok())
+        .unwrap_or(Orientation::NoTransforms)
+}
+
+/// A JPEG decoded by libjpeg-turbo at the smallest DCT scale (1/8, 1/4, 1/2 or 1) that still
+/// gives at least the pixels the variant needs, then oriented.
 fn decode_jpeg(
     bytes: &[u8],
     transform: &Transform,
 ) -> Result<(DynamicImage, (u32, u32)), RenderError> {
-    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    decoder.set_max_decoding_buffer_size(usize::try_from(MAX_DECODE_ALLOC).unwrap_or(usize::MAX));
-    decoder.read_info().map_err(|e| jpeg_error(&e))?;
-    let info = decoder
-        .info()
-        .ok_or_else(|| RenderError::Undecodable("the JPEG has no frame".into()))?;
-    let orientation = decoder
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
-    let stored = (u32::from(info.width), u32::from(info.height));
+    let mut decompressor = turbojpeg::Decompressor::new().map_err(|e| jpeg_error(&e))?;
+    let header = decompressor
+        .read_header(bytes)
+        .map_err(|e| jpeg_error(&e))?;
+    let side = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let stored = (side(header.width), side(header.height));
+    let orientation = jpeg_orientation(bytes);
     let source = oriented_size(stored.0, stored.1, orientation);
     let geometry = transform.geometry(source);
-    // The scale the variant needs of the whole source, the same on both axes.
+    // The scale the variant needs of the whole source, the same on both axes; the decoder's
+    // scales are 1/8, 1/4, 1/2 and 1, and sizes round up (TJSCALED).
     let scale = (f64::from(geometry.width) / geometry.crop.width)
         .max(f64::from(geometry.height) / geometry.crop.height)
         .min(1.0);
-    let want = |side: u32| u16::try_from(ceil(f64::from(side) * scale)).unwrap_or(u16::MAX);
-    decoder
-        .scale(want(stored.0), want(stored.1))
+    let denominator = [8u8, 4, 2]
+        .into_iter()
+        .find(|&d| scale * f64::from(d) <= 1.0)
+        .map_or(1, usize::from);
+    let (w, h) = (
+        header.width.div_ceil(denominator),
+        header.height.div_ceil(denominator),
+    );
+    let cmyk = matches!(
+        header.colorspace,
+        turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
+    );
+    let format = if cmyk {
+        turbojpeg::PixelFormat::CMYK
+    } else {
+        turbojpeg::PixelFormat::RGB
+    };
+    let pitch = w * format.size();
+    let mut pixels = vec![0u8; pitch * h];
+    decompressor
+        .decompress(
+            bytes,
+            turbojpeg::Image {
+                pixels: pixels.as_mut_slice(),
+                width: w,
+                pitch,
+                height: h,
+                format,
+            },
+        )
         .map_err(|e| jpeg_error(&e))?;
-    let pixels = decoder.decode().map_err(|e| jpeg_error(&e))?;
-    let info = decoder
-        .info()
-        .ok_or_else(|| RenderError::Undecodable("the JPEG has no frame".into()))?;
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    let rgb: Vec<u8> = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => pixels,
-        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
-        // Adobe CMYK JPEGs store inverted ink, which jpeg-decoder hands over as it is.
-        jpeg_decoder::PixelFormat::CMYK32 => pixels
+    let rgb: Vec<u8> = if cmyk {
+        // Adobe CMYK JPEGs store inverted ink, which libjpeg-turbo hands over as it is.
+        pixels
             .chunks_exact(4)
             .flat_map(|p| {
                 let k = u16::from(p[3]);
                 [p[0], p[1], p[2]].map(|c| u8::try_from(u16::from(c) * k / 255).unwrap_or(255))
             })
-            .collect(),
-        jpeg_decoder::PixelFormat::L16 => {
-            return Err(RenderError::NotAnImage(
-                "12-bit JPEGs are not transformed".into(),
-            ))
-        }
+            .collect()
+    } else {
+        pixels
     };
-    let buffer = RgbImage::from_raw(w, h, rgb).ok_or_else(|| {
+    let buffer = RgbImage::from_raw(side(w), side(h), rgb).ok_or_else(|| {
         RenderError::Undecodable("the JPEG decoded to fewer pixels than its size".into())
     })?;
     let mut image = DynamicImage::ImageRgb8(buffer);
@@ -237,11 +277,6 @@ fn decode_other(bytes: &[u8]) -> Result<(DynamicImage, (u32, u32)), RenderError>
     };
     let size = (image.width(), image.height());
     Ok((image, size))
-}
-
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn ceil(x: f64) -> u32 {
-    x.ceil().clamp(1.0, f64::from(u32::MAX)) as u32
 }
 
 /// Decoded pixels, RGB or RGBA.
@@ -327,9 +362,22 @@ fn encode(
             out
         }
         Format::Avif => {
-            return Err(RenderError::Unavailable(
-                "AVIF output is not built into this server".into(),
-            ))
+            // rav1e at speed 8 on this thread (the caller's semaphore already gives one
+            // transform per core): 20-35× a WebP's time, which is why AVIF is only made when
+            // asked for by name, and then kept.
+            use rgb::FromSlice;
+            let (w, h) = (width as usize, height as usize);
+            let encoder = ravif::Encoder::new()
+                .with_quality(f32::from(quality))
+                .with_speed(AVIF_SPEED)
+                .with_num_threads(Some(1))
+                .with_bit_depth(ravif::BitDepth::Eight);
+            let encoded = if pixels.alpha {
+                encoder.encode_rgba(ravif::Img::new(pixels.bytes.as_rgba(), w, h))
+            } else {
+                encoder.encode_rgb(ravif::Img::new(pixels.bytes.as_rgb(), w, h))
+            };
+            encoded.map_err(|e| failed(&e))?.avif_file
         }
     };
     Ok(Rendered {
@@ -337,6 +385,7 @@ fn encode(
         format,
         width,
         height,
+        timings: Timings::default(),
     })
 }
 
