@@ -174,6 +174,12 @@ if (parts.includes('images')) {
       });
     }
     if (im.bomb?.refused !== true) fail('images.bomb.refused', 'the 100000×100000 PNG was not refused');
+    // Results from before the load test have no `load`.
+    if (im.load) {
+      for (const kind of ['hits', 'misses']) {
+        for (const k of ['requestsPerSec', 'p99Ms', 'serverPeakRssBytes']) positive(`images.load.${kind}.${k}`, im.load[kind]?.[k]);
+      }
+    }
   }
 }
 

@@ -7,12 +7,18 @@
 //
 // Inputs, made with `vips` in the run: camera-like JPEGs of 12 and 24 megapixels (broad waves plus
 // fine noise per band, Q90: structure a thumbnail keeps and detail everywhere), a PNG with alpha, and a PNG that claims
-// 100,000 × 100,000 pixels (refused from its header: the bomb).
+// 100,000 × 100,000 pixels (refused from its header: the bomb). The 12 MP photo also goes to AVIF
+// against vipsthumbnail's (libheif/libaom) AVIF. Then a load test of the server on loopback: one
+// hot variant (cache hits), then distinct signed sizes (misses).
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
+import { ADMIN_KEY, API_KEY, APP_ID, startServer } from '../tests/server.mjs';
+import { uploadLoad } from './loadgen.mjs';
+import { RssMonitor } from './measure.mjs';
 
 const VIPS = '/usr/bin/vips';
 const VIPSTHUMBNAIL = '/usr/bin/vipsthumbnail';
@@ -115,12 +121,58 @@ const median = (xs) => {
 };
 const round2 = (x) => Math.round(x * 100) / 100;
 
-/** The image part of the bench: one row per input. */
-export async function images({ bin, workDir, quick, log }) {
+/**
+ * Variants served under load, on loopback, from a devserver holding the 12 MP photo: one hot
+ * variant (after its first request, every answer is a cache hit), then misses (signed URLs of
+ * distinct sizes, each asked for once, so each is a decode, resize and encode). Requests/s, p50,
+ * p99 and the server's peak RSS for each.
+ */
+async function underLoad({ bin, www, photo, dir, quick, log }) {
+  const server = await startServer({ bin, www, logFile: join(dir, 'devserver-images.log'), dataDir: join(dir, 'data') });
+  const rss = new RssMonitor(server.child.pid);
+  try {
+    const api = `${server.url}/${APP_ID}/${API_KEY}`;
+    const up = await fetch(`${api}/files/load/photo.jpg?overwrite=true`, { method: 'POST', body: await readFile(photo), headers: { 'Content-Type': 'image/jpeg' } });
+    if (!up.ok) throw new Error(`upload of the photo: ${up.status} ${await up.text()}`);
+    const hot = `/img/${APP_ID}/unsafe/fit-in/400x400/load/photo.jpg`;
+    const first = await fetch(`${server.url}${hot}`, { headers: { Accept: 'image/webp' } });
+    if (first.status !== 200) throw new Error(`the hot variant: ${first.status} ${await first.text()}`);
+    await first.arrayBuffer();
+    const hits = await rss.measure('image-hits', () => uploadLoad({ base: server.url, paths: [hot], concurrency: 64, seconds: quick ? 3 : 10 }));
+    const misses = quick ? 16 : 96;
+    const paths = [];
+    for (let i = 0; i < misses; i += 1) {
+      const r = await fetch(`${api}/images/sign`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'user-token': ADMIN_KEY },
+        body: JSON.stringify({ path: '/load/photo.jpg', width: 300 + 7 * i, format: 'webp' }),
+      });
+      if (!r.ok) throw new Error(`images/sign: ${r.status} ${await r.text()}`);
+      const { url } = await r.json();
+      const u = new URL(url);
+      paths.push(u.pathname + u.search);
+    }
+    const miss = await rss.measure('image-misses', () => uploadLoad({ base: server.url, paths, concurrency: 8, count: misses }));
+    const row = (name, { result, peakRss }) => {
+      if (result.failed) throw new Error(`image ${name}: ${result.failed} of ${result.requests} failed: ${JSON.stringify(result.statusCodes)} ${JSON.stringify(result.errors)}`);
+      log(`images load ${name.padEnd(6)} ${result.requestsPerSec.toFixed(0)}/s from ${result.concurrency} connections, p50 ${round2(result.p50Ms)} ms, p99 ${round2(result.p99Ms)} ms, server peak RSS ${(peakRss / 2 ** 20).toFixed(1)} MiB`);
+      return { connections: result.concurrency, requests: result.requests, requestsPerSec: round2(result.requestsPerSec), p50Ms: round2(result.p50Ms), p99Ms: round2(result.p99Ms), maxMs: round2(result.maxMs), serverPeakRssBytes: peakRss };
+    };
+    return { source: 'JPEG 4000×3000 (12 MP)', hits: row('hits', hits), misses: row('misses', miss) };
+  } finally {
+    rss.stop();
+    await server.stop();
+  }
+}
+
+/** The image part of the bench: one row per input, and the load test. */
+export async function images({ bin, www, workDir, quick, log }) {
   const dir = join(workDir, 'images');
   mkdirSync(dir, { recursive: true });
+  const photo = cameraLike(dir, 'photo-12mp', 4000, 3000);
   const inputs = [
-    { id: 'jpeg-12mp', label: 'JPEG 4000×3000 (12 MP)', path: cameraLike(dir, 'photo-12mp', 4000, 3000) },
+    { id: 'jpeg-12mp', label: 'JPEG 4000×3000 (12 MP)', path: photo },
+    { id: 'jpeg-12mp-avif', label: 'JPEG 12 MP → AVIF', path: photo, avif: true },
     ...(quick ? [] : [{ id: 'jpeg-24mp', label: 'JPEG 6000×4000 (24 MP)', path: cameraLike(dir, 'photo-24mp', 6000, 4000) }]),
     { id: 'png-alpha', label: 'PNG 2000×1500 with alpha', path: alphaPng(dir) },
   ];
@@ -133,13 +185,13 @@ export async function images({ bin, workDir, quick, log }) {
       const order = round % 2 ? ['ours', 'vips'] : ['vips', 'ours'];
       for (const tool of order) {
         if (tool === 'vips') {
-          const out = join(dir, `${input.id}-vips.webp`);
+          const out = join(dir, `${input.id}-vips.${input.avif ? 'avif' : 'webp'}`);
           const r = measured([VIPSTHUMBNAIL, input.path, '-s', '400', '-o', `${out}[Q=80]`]);
           if (r.status !== 0) throw new Error(`vipsthumbnail ${input.path}: ${r.stderr}`);
           vips.push({ ...r, bytes: statSync(out).size });
         } else {
-          const out = join(dir, `${input.id}-ours.webp`);
-          const r = measured([bin, 'transform', input.path, out, '--spec', SPEC]);
+          const out = join(dir, `${input.id}-ours.${input.avif ? 'avif' : 'webp'}`);
+          const r = measured([bin, 'transform', input.path, out, '--spec', input.avif ? SPEC.replace('webp', 'avif') : SPEC]);
           if (r.status !== 0) throw new Error(`stowage-devserver transform ${input.path}: ${r.stderr}`);
           ours.push({ ...r, report: JSON.parse(r.stdout) });
         }
@@ -154,6 +206,9 @@ export async function images({ bin, workDir, quick, log }) {
       vipsOutputBytes: vips[0].bytes,
       oursMs: round2(median(ours.map((r) => r.ms))),
       oursTransformMs: round2(median(ours.map((r) => r.report.ms))),
+      // The decode alone (libjpeg-turbo at its DCT scale for a JPEG): the floor of the transform.
+      oursDecodeMs: round2(median(ours.map((r) => r.report.decodeMs))),
+      oursEncodeMs: round2(median(ours.map((r) => r.report.encodeMs))),
       oursRssBytes: median(ours.map((r) => r.rssBytes)),
       // The process before it read the source (binary, allocator, runtime): the peak less this
       // is the transform's own memory.
@@ -165,7 +220,7 @@ export async function images({ bin, workDir, quick, log }) {
     row.msRatio = round2(row.oursMs / row.vipsMs);
     row.rssRatio = round2(row.oursRssBytes / row.vipsRssBytes);
     rows.push(row);
-    log(`images ${input.label.padEnd(26)} vipsthumbnail ${row.vipsMs.toFixed(1)} ms ${(row.vipsRssBytes / 2 ** 20).toFixed(1)} MiB; stowage ${row.oursMs.toFixed(1)} ms (transform ${row.oursTransformMs.toFixed(1)}) ${(row.oursRssBytes / 2 ** 20).toFixed(1)} MiB`);
+    log(`images ${input.label.padEnd(26)} vipsthumbnail ${row.vipsMs.toFixed(1)} ms ${(row.vipsRssBytes / 2 ** 20).toFixed(1)} MiB; stowage ${row.oursMs.toFixed(1)} ms (transform ${row.oursTransformMs.toFixed(1)}: decode ${row.oursDecodeMs}, encode ${row.oursEncodeMs}) ${(row.oursRssBytes / 2 ** 20).toFixed(1)} MiB`);
   }
   // The bomb: refused from its header, in how long and with how much memory.
   const bomb = bombPng(dir);
@@ -177,5 +232,6 @@ export async function images({ bin, workDir, quick, log }) {
     message: refused.stderr.trim(),
   };
   log(`images bomb (100000×100000 PNG): refused ${bombRow.refused} in ${bombRow.ms} ms, ${(bombRow.rssBytes / 2 ** 20).toFixed(1)} MiB`);
-  return { spec: SPEC, runs, rows, bomb: bombRow };
+  const load = await underLoad({ bin, www, photo, dir, quick, log });
+  return { spec: SPEC, runs, rows, bomb: bombRow, load };
 }

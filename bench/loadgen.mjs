@@ -68,7 +68,8 @@ export function sigv4({ accessKeyId, secretAccessKey, region, service = 's3', pa
 
 /**
  * Sends the bytes of `bodyPath` from `concurrency` connections, each request to
- * `${base}/${name}${suffix}` (a new 24-character name each), for `seconds` or until `count`
+ * `${base}/${name}${suffix}` (a new 24-character name each), or GETs each of `paths` in turn,
+ * for `seconds` or until `count`
  * requests are answered, in a child Node process. `s3` ({ accessKeyId, secretAccessKey, region })
  * signs each request with SigV4. Requests still in flight at the deadline are neither counted
  * nor failed. Returns `{ concurrency, seconds, requests, succeeded, failed, uploadsPerSec, p50Ms,
@@ -84,13 +85,16 @@ export function uploadLoad(options) {
 }
 
 /** What `uploadLoad` runs in its child process. */
-async function runLoad({ base, suffix = '', method = 'POST', bodyPath, seconds, count, concurrency, s3 = null }) {
-  const body = await readFile(bodyPath);
+async function runLoad({ base, suffix = '', method = 'POST', bodyPath, paths = null, seconds, count, concurrency, s3 = null }) {
+  // `paths`: GETs of these paths (from the origin of `base`), in turn across all connections.
+  if (paths) method = 'GET';
+  const body = paths ? undefined : await readFile(bodyPath);
   const target = new URL(base);
   const prefix = target.pathname.replace(/\/$/, '');
   const sign = s3 ? sigv4({ ...s3, payloadHash: createHash('sha256').update(body).digest('hex') }) : null;
-  const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) };
+  const headers = paths ? { Accept: 'image/webp,*/*' } : { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) };
   const nextName = nameSource();
+  let turn = 0;
   const times = [];
   let last = 0;
   const cpuBefore = process.cpuUsage();
@@ -107,6 +111,10 @@ async function runLoad({ base, suffix = '', method = 'POST', bodyPath, seconds, 
         body,
         headers,
         setupRequest(req) {
+          if (paths) {
+            req.path = paths[turn++ % paths.length];
+            return req;
+          }
           req.path = `${prefix}/${nextName()}${suffix}`;
           if (sign) req.headers = { ...headers, ...sign({ method, host: target.host, path: req.path }) };
           return req;
@@ -138,6 +146,7 @@ async function runLoad({ base, suffix = '', method = 'POST', bodyPath, seconds, 
     succeeded,
     failed: answered + failedRequests - succeeded,
     uploadsPerSec: succeeded / wall,
+    requestsPerSec: succeeded / wall,
     p50Ms: quantile(times, 0.5),
     p99Ms: quantile(times, 0.99),
     maxMs: times.length ? times[times.length - 1] : NaN,

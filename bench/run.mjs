@@ -291,7 +291,7 @@ async function main() {
     if (['server', 'listing'].some(wants)) await serverHalf(builds, workDir, results);
     if (wants('images')) {
       log('images: stowage-devserver transform against vipsthumbnail');
-      results.images = await images({ bin: builds.bin, workDir, quick: QUICK, log });
+      results.images = await images({ bin: builds.bin, www: builds.www, workDir, quick: QUICK, log });
     }
     if (wants('paging')) {
       log(`paging: ${PLAN.pagingCounts.join(', ')} files, ${PLAN.pagingRounds} rounds`);
