@@ -66,7 +66,7 @@ pub struct Rendered {
 }
 
 /// The phases of one [`render`]: the decode is the floor no resize or encoder can beat.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Timings {
     /// Header probe, decode (shrunk on load) and orientation.
     pub decode: std::time::Duration,
@@ -102,9 +102,18 @@ pub fn probe(bytes: &[u8]) -> Result<Probe, RenderError> {
             ))
         }
     };
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|e| RenderError::Undecodable(format!("cannot read the image's header: {e}")))?;
+    let header_error = |e: &dyn std::fmt::Display| {
+        RenderError::Undecodable(format!("cannot read the image's header: {e}"))
+    };
+    // A JPEG's header through libjpeg-turbo, which reads it in place (the `image` crate's JPEG
+    // decoder copies the whole source first).
+    let (width, height) = if format == ImageFormat::Jpeg {
+        let header = turbojpeg::read_header(bytes).map_err(|e| header_error(&e))?;
+        let side = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        (side(header.width), side(header.height))
+    } else {
+        reader.into_dimensions().map_err(|e| header_error(&e))?
+    };
     let pixels = u64::from(width) * u64::from(height);
     if pixels > MAX_SOURCE_PIXELS {
         return Err(RenderError::TooLarge(format!(
@@ -148,19 +157,24 @@ pub fn render(
     }
     let pixels = resize(image, crop, &geometry)?;
     let resized = std::time::Instant::now();
-    let mut rendered = encode(
+    let bytes = encode(
         pixels,
         geometry.width,
         geometry.height,
         format,
         transform.quality,
     )?;
-    rendered.timings = Timings {
-        decode: decoded - started,
-        resize: resized - decoded,
-        encode: resized.elapsed(),
-    };
-    Ok(rendered)
+    Ok(Rendered {
+        bytes,
+        format,
+        width: geometry.width,
+        height: geometry.height,
+        timings: Timings {
+            decode: decoded - started,
+            resize: resized - decoded,
+            encode: resized.elapsed(),
+        },
+    })
 }
 
 fn oriented_size(width: u32, height: u32, orientation: Orientation) -> (u32, u32) {
@@ -175,11 +189,35 @@ fn jpeg_error(e: &turbojpeg::Error) -> RenderError {
     RenderError::Undecodable(format!("the JPEG does not decode: {e}"))
 }
 
-/// The EXIF orientation of a JPEG, read by the `image` crate's decoder from the headers alone.
+/// The EXIF orientation of a JPEG, from its APP1 `Exif` segment, found by walking the marker
+/// segments before the first scan. The `image` crate's decoder would read it too, but it copies
+/// the whole source first.
 fn jpeg_orientation(bytes: &[u8]) -> Orientation {
-    image::codecs::jpeg::JpegDecoder::new(Cursor::new(bytes))
-        .ok()
-        .and_then(|mut decoder| decoder.orientation().ok())
+    let mut at = 2;
+    let exif = loop {
+        let (Some(&0xFF), Some(&marker)) = (bytes.get(at), bytes.get(at + 1)) else {
+            break None;
+        };
+        match marker {
+            0xFF => at += 1, // fill byte
+            0x01 | 0xD0..=0xD8 => at += 2,
+            0xD9 | 0xDA => break None, // end of image, start of scan: no EXIF before the pixels
+            _ => {
+                let Some(len) = bytes.get(at + 2..at + 4) else {
+                    break None;
+                };
+                let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+                let Some(segment) = bytes.get(at + 4..at + 2 + len) else {
+                    break None;
+                };
+                if let (0xE1, Some(tiff)) = (marker, segment.strip_prefix(b"Exif\0\0")) {
+                    break Some(tiff);
+                }
+                at += 2 + len;
+            }
+        }
+    };
+    exif.and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms)
 }
 
@@ -320,7 +358,7 @@ fn encode(
     height: u32,
     format: Format,
     quality: u8,
-) -> Result<Rendered, RenderError> {
+) -> Result<Vec<u8>, RenderError> {
     let failed =
         |e: &dyn std::fmt::Display| RenderError::Undecodable(format!("encoding failed: {e}"));
     let bytes = match format {
@@ -380,13 +418,7 @@ fn encode(
             encoded.map_err(|e| failed(&e))?.avif_file
         }
     };
-    Ok(Rendered {
-        bytes,
-        format,
-        width,
-        height,
-        timings: Timings::default(),
-    })
+    Ok(bytes)
 }
 
 /// RGBA over white, as RGB (JPEG has no alpha).
