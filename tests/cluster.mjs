@@ -2,9 +2,10 @@
 // distributed parts. A throwaway PostgreSQL and a 3-node Garage cluster (replication factor 3),
 // then:
 //   1. the server's Rust tests (Backendless, /v1, Cognite, records, multipart, access control,
-//      the object-store blob tests, bytes straight to the store) with every test server on
-//      PostgreSQL and Garage; the Backendless, /v1, Cognite, records and access-control suites
-//      against two servers that take each test's requests in turn;
+//      image variants, the object-store blob tests, bytes straight to the store) with every test
+//      server on PostgreSQL and Garage; the Backendless, /v1, Cognite, records, access-control
+//      and image suites against two servers that take each test's requests in turn (a variant
+//      one server made is served by the other from the bucket, and purged by either);
 //   2. two Stowage servers sharing one database and one bucket, each talking to a different
 //      Garage node, behind a round-robin balancer: the wasm browser tests in Chromium and the
 //      real SDKs run against the balancer, so consecutive requests (an upload's parts, its
@@ -21,7 +22,7 @@ import { createDatabase, startPostgres } from './postgres.mjs';
 import { API_KEY, APP_ID, ARTIFACTS, startServer } from './server.mjs';
 
 /** The server's test binaries that hold on any store (the disk-only ones are left out). */
-const SERVER_TESTS = ['--lib', '--test', 'api', '--test', 'access', '--test', 'records', '--test', 'multipart', '--test', 'shared_catalog'];
+const SERVER_TESTS = ['--lib', '--test', 'api', '--test', 'access', '--test', 'records', '--test', 'multipart', '--test', 'shared_catalog', '--test', 'images'];
 
 /**
  * Runs the cluster steps with the runner's `step` and `run`. `wasm` describes the browser run:

@@ -81,11 +81,14 @@ impl AppState {
         let shared = config.shared_catalog().then(|| catalog.clone());
         let pending_ttl_ms =
             i64::try_from(config.pending_ttl.saturating_mul(1000)).unwrap_or(i64::MAX);
-        let cache_dir = config
-            .image_cache
-            .clone()
-            .unwrap_or_else(|| config.data.join("variants"));
-        let variants = crate::files::Variants::open(&cache_dir, config.image_cache_bytes)?;
+        // Variants beside the blobs in an object store, unless a directory is named for them.
+        let shelf = match (&config.image_cache, blobs.shelf("variants")) {
+            (None, Some(shelf)) => shelf,
+            (dir, _) => crate::files::Variants::on_disk(
+                &dir.clone().unwrap_or_else(|| config.data.join("variants")),
+            )?,
+        };
+        let variants = crate::files::Variants::open(shelf, config.image_cache_bytes).await?;
         let files = Files::start(
             catalog,
             new_catalog,

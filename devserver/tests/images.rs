@@ -56,6 +56,8 @@ struct World {
     router: axum::Router,
     _state: AppState,
     dir: tempfile::TempDir,
+    /// The object store (`--blobs`), when the tests run on one.
+    blobs: Option<String>,
 }
 
 impl World {
@@ -74,6 +76,7 @@ impl World {
             router,
             _state: state,
             dir,
+            blobs: config.blobs.clone(),
         }
     }
 
@@ -126,20 +129,38 @@ impl World {
         self.send(req).await
     }
 
-    /// Files in the variant cache.
-    fn cached(&self) -> Vec<std::path::PathBuf> {
-        let mut out = Vec::new();
+    /// The variants kept: the files under `{data}/variants`, or, with an object store
+    /// (`STOWAGE_TEST_BLOBS`), the objects under the blobs' prefix and `variants/`, listed by
+    /// a client of the test's own; then nothing may be on the disk.
+    async fn cached(&self) -> Vec<String> {
+        use futures_util::TryStreamExt as _;
+        use object_store::ObjectStore as _;
         let root = self.dir.path().join("data").join("variants");
-        for blob in std::fs::read_dir(&root).unwrap() {
-            let blob = blob.unwrap();
-            if blob.file_name() == "tmp" {
-                continue;
-            }
-            for f in std::fs::read_dir(blob.path()).unwrap() {
-                out.push(f.unwrap().path());
+        let mut on_disk = Vec::new();
+        if let Ok(blobs) = std::fs::read_dir(&root) {
+            for blob in blobs {
+                for f in std::fs::read_dir(blob.unwrap().path()).unwrap() {
+                    on_disk.push(f.unwrap().path().display().to_string());
+                }
             }
         }
-        out
+        let Some(rest) = self.blobs.as_deref().and_then(|b| b.strip_prefix("s3://")) else {
+            return on_disk;
+        };
+        assert_eq!(on_disk, Vec::<String>::new(), "variants on the disk");
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+            builder = builder.with_endpoint(endpoint);
+        }
+        let store = builder.build().unwrap();
+        let under = object_store::path::Path::from(format!("{prefix}/variants"));
+        store
+            .list(Some(&under))
+            .map_ok(|m| m.location.to_string())
+            .try_collect()
+            .await
+            .unwrap()
     }
 }
 
@@ -509,6 +530,7 @@ async fn unsigned_urls_take_only_the_allowlist_and_signed_ones_any_size() {
         router,
         _state,
         dir,
+        blobs: config.blobs.clone(),
     };
     other.upload(DEMO, "p.jpg", jpeg(900, 600), None).await;
     assert_eq!(
@@ -613,7 +635,7 @@ async fn variants_are_kept_once_answer_304_and_go_with_their_source() {
     assert!(answers
         .iter()
         .all(|a| a.bytes == answers[0].bytes && a.status == StatusCode::OK));
-    assert_eq!(w.cached().len(), 1);
+    assert_eq!(w.cached().await.len(), 1);
     let etag = answers[0].header(header::ETAG).to_owned();
     assert!(etag.starts_with("\"v"), "{etag}");
     let a = w
@@ -625,7 +647,7 @@ async fn variants_are_kept_once_answer_304_and_go_with_their_source() {
     // Another Accept is another variant, with another ETag.
     let jpeg_variant = w.get(uri, None).await;
     assert_ne!(jpeg_variant.header(header::ETAG), etag);
-    assert_eq!(w.cached().len(), 2);
+    assert_eq!(w.cached().await.len(), 2);
     // HEAD: the headers and no body.
     let head = w
         .send(
@@ -644,7 +666,7 @@ async fn variants_are_kept_once_answer_304_and_go_with_their_source() {
     // Overwriting the source removes its variants; the new variant shows the new bytes.
     w.upload(DEMO, "p.jpg", jpeg(400, 400), None).await;
     assert_eq!(
-        w.cached().len(),
+        w.cached().await.len(),
         0,
         "the old variants went with the old bytes"
     );
@@ -660,7 +682,7 @@ async fn variants_are_kept_once_answer_304_and_go_with_their_source() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(w.send(req).await.status, StatusCode::OK);
-    assert_eq!(w.cached().len(), 0);
+    assert_eq!(w.cached().await.len(), 0);
     assert_eq!(w.get(uri, Some(WEBP)).await.status, StatusCode::NOT_FOUND);
 }
 

@@ -123,6 +123,14 @@ pub trait BlobStore: Send + Sync + Debug {
     /// and offline checks, never for a request.
     async fn count(&self) -> io::Result<usize>;
 
+    /// A store beside the blobs for bytes made from them that can be made again (image
+    /// variants), under the blobs' prefix and `name/`, so that every server on the same bucket
+    /// shares it; `None` when the blobs are on this machine (the caller picks a directory).
+    fn shelf(&self, name: &str) -> Option<Arc<dyn object_store::ObjectStore>> {
+        let _ = name;
+        None
+    }
+
     /// The store's own presigned URLs, when clients send and fetch bytes straight to and from
     /// it (`--direct-to-store`); `None` when every byte passes through this server.
     fn direct(&self) -> Option<&dyn DirectStore> {

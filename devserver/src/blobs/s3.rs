@@ -115,6 +115,19 @@ impl S3Blobs {
         }
     }
 
+    /// Whether an object is a blob (`{prefix}/{id}`), not a shelf's ([`BlobStore::shelf`]).
+    fn is_blob(&self, location: &Path) -> bool {
+        let rest = if self.prefix.is_empty() {
+            Some(location.as_ref())
+        } else {
+            location
+                .as_ref()
+                .strip_prefix(self.prefix.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+        };
+        rest.is_some_and(valid_id)
+    }
+
     fn prefix_path(&self) -> Option<Path> {
         (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()))
     }
@@ -271,11 +284,12 @@ impl BlobStore for S3Blobs {
 
     async fn has_published(&self) -> io::Result<bool> {
         let mut listing = self.store.list(self.prefix_path().as_ref());
-        match listing.next().await {
-            Some(Ok(_)) => Ok(true),
-            Some(Err(e)) => Err(to_io(e)),
-            None => Ok(false),
+        while let Some(item) = listing.next().await {
+            if self.is_blob(&item.map_err(to_io)?.location) {
+                return Ok(true);
+            }
         }
+        Ok(false)
     }
 
     async fn get(&self, id: &str, range: Option<Range<u64>>) -> Result<BlobRead, ReadError> {
@@ -347,10 +361,16 @@ impl BlobStore for S3Blobs {
         let mut listing = self.store.list(self.prefix_path().as_ref());
         let mut n = 0;
         while let Some(item) = listing.next().await {
-            item.map_err(to_io)?;
-            n += 1;
+            if self.is_blob(&item.map_err(to_io)?.location) {
+                n += 1;
+            }
         }
         Ok(n)
+    }
+
+    fn shelf(&self, name: &str) -> Option<Arc<dyn ObjectStore>> {
+        let store = object_store::prefix::PrefixStore::new(Arc::clone(&self.store), self.key(name));
+        Some(Arc::new(store))
     }
 
     async fn delete(&self, id: &str) -> io::Result<()> {

@@ -179,7 +179,7 @@ impl Files {
 
     /// Removes a blob and the image variants made of it.
     async fn delete_blob(&self, id: &str) -> std::io::Result<()> {
-        self.variants().purge(id);
+        self.variants().purge(id).await;
         self.blobs().delete(id).await
     }
 

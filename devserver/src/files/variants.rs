@@ -1,19 +1,29 @@
 //! Image variants of stored files: made on demand from a file the requester may read, kept on
-//! disk under the source's blob, bounded in total size with least-recently-used eviction, and
+//! a shelf beside the blobs, bounded in total size with least-recently-used eviction, and
 //! removed with the blob (an overwrite or a delete drops the blob; a move keeps blob and
 //! variants, which still show the same bytes, and the old path serves nothing).
 //!
+//! The shelf is an [`ObjectStore`]: a directory on this machine (`{data}/variants` or
+//! `--image-cache`), or, with an object-store backend, the same bucket under the blobs' prefix
+//! and `variants/` ([`crate::blobs::BlobStore::shelf`]), which every server sharing the bucket
+//! reads: one server makes a variant, the others serve it, and whichever removes the source
+//! removes its variants for all. Objects are `{blob id}/{key}.{format}`.
+//!
 //! Transforms run on blocking threads, at most one per core at a time; identical concurrent
-//! misses are computed once (the later requests wait for the first and read its file). A
+//! misses are computed once (the later requests wait for the first and read what it kept). A
 //! transform that takes longer than [`TRANSFORM_TIMEOUT`] is answered as undecodable; its thread
 //! finishes in the background and keeps its permit until then, so the bound holds.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
+use bytes::Bytes;
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 use sha2::{Digest, Sha256};
 use stowage_protocol::paths::FilePath;
 use stowage_protocol::{ApiError, ErrorCode};
@@ -35,19 +45,82 @@ pub struct Variants {
 
 #[derive(Debug)]
 struct Inner {
-    dir: PathBuf,
+    shelf: Arc<dyn ObjectStore>,
     max_bytes: u64,
     index: std::sync::Mutex<Index>,
     permits: Arc<tokio::sync::Semaphore>,
     flights: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+/// What this server knows the shelf holds: what it found there at start, made, or read since.
 #[derive(Debug, Default)]
 struct Index {
-    /// Relative path → (bytes, last use).
-    entries: HashMap<PathBuf, (u64, u64)>,
+    /// Object key → (bytes, last use). Ordered, so a blob's variants are one range.
+    entries: BTreeMap<String, (u64, u64)>,
+    /// Last use → object key: the least recently used first.
+    by_use: BTreeMap<u64, String>,
     total: u64,
     clock: u64,
+}
+
+impl Index {
+    /// Marks `key` used now, adding it (of `size` bytes) when it is new here.
+    fn touch(&mut self, key: &str, size: u64) {
+        self.clock += 1;
+        let clock = self.clock;
+        match self.entries.get_mut(key) {
+            Some(entry) => {
+                self.by_use.remove(&entry.1);
+                if entry.0 != size {
+                    self.total = self.total - entry.0 + size;
+                    entry.0 = size;
+                }
+                entry.1 = clock;
+            }
+            None => {
+                self.entries.insert(key.to_owned(), (size, clock));
+                self.total += size;
+            }
+        }
+        self.by_use.insert(clock, key.to_owned());
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some((size, used)) = self.entries.remove(key) {
+            self.total -= size;
+            self.by_use.remove(&used);
+        }
+    }
+
+    /// Takes out the least recently used entries until the rest fit in `max`; answers their keys.
+    fn over(&mut self, max: u64) -> Vec<String> {
+        let mut out = Vec::new();
+        while self.total > max {
+            let Some((_, key)) = self.by_use.pop_first() else {
+                break;
+            };
+            if let Some((size, _)) = self.entries.remove(&key) {
+                self.total -= size;
+            }
+            out.push(key);
+        }
+        out
+    }
+
+    /// The keys of blob `blob_id`'s variants, taken out.
+    fn take_blob(&mut self, blob_id: &str) -> Vec<String> {
+        let prefix = format!("{blob_id}/");
+        let keys: Vec<String> = self
+            .entries
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &keys {
+            self.remove(key);
+        }
+        keys
+    }
 }
 
 /// What a variant request answers.
@@ -56,7 +129,7 @@ pub enum Variant {
     /// The variant's bytes.
     Image {
         /// Encoded bytes.
-        bytes: Vec<u8>,
+        bytes: Bytes,
         /// Their format.
         format: Format,
         /// A strong ETag of this variant of these source bytes.
@@ -67,7 +140,7 @@ pub enum Variant {
     /// An SVG source, served as it is (never rasterised).
     Svg {
         /// Its bytes.
-        bytes: Vec<u8>,
+        bytes: Bytes,
         /// The source record.
         record: FileRecord,
     },
@@ -82,53 +155,56 @@ fn render_error(e: RenderError) -> AppError {
 }
 
 impl Variants {
-    /// A cache in `dir` holding at most `max_bytes`; what an earlier run left there is indexed
-    /// (by modification time for recency) and its unfinished writes removed.
-    pub fn open(dir: &Path, max_bytes: u64) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir.join("tmp"))?;
-        for entry in std::fs::read_dir(dir.join("tmp"))? {
-            let _ = std::fs::remove_file(entry?.path());
-        }
-        let mut found = Vec::new();
+    /// A shelf in the directory `dir` on this machine. What a crash left half-written there
+    /// (the store's staged `…#n` files, and the `tmp/` of earlier versions) is removed.
+    pub fn on_disk(dir: &Path) -> std::io::Result<Arc<dyn ObjectStore>> {
+        std::fs::create_dir_all(dir)?;
+        let _ = std::fs::remove_dir_all(dir.join("tmp"));
         for blob in std::fs::read_dir(dir)? {
             let blob = blob?;
-            if blob.file_name() == "tmp" || !blob.file_type()?.is_dir() {
+            if !blob.file_type()?.is_dir() {
                 continue;
             }
             for file in std::fs::read_dir(blob.path())? {
                 let file = file?;
-                let meta = file.metadata()?;
-                let used = meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_secs());
-                let rel = PathBuf::from(blob.file_name()).join(file.file_name());
-                found.push((used, rel, meta.len()));
+                if file.file_name().to_string_lossy().contains('#') {
+                    let _ = std::fs::remove_file(file.path());
+                }
             }
         }
+        let store = LocalFileSystem::new_with_prefix(dir).map_err(std::io::Error::other)?;
+        Ok(Arc::new(store))
+    }
+
+    /// A cache on `shelf` holding at most `max_bytes`. What the shelf already holds is indexed
+    /// (oldest first by modification time) and evicted past the bound.
+    pub async fn open(shelf: Arc<dyn ObjectStore>, max_bytes: u64) -> std::io::Result<Self> {
+        let mut found: Vec<_> = shelf
+            .list(None)
+            .map_ok(|meta| (meta.last_modified, meta.location.to_string(), meta.size))
+            .try_collect()
+            .await
+            .map_err(std::io::Error::other)?;
         found.sort();
         let mut index = Index::default();
-        for (_, rel, size) in found {
-            index.clock += 1;
-            index.total += size;
-            index.entries.insert(rel, (size, index.clock));
+        for (_, key, size) in found {
+            index.touch(&key, size);
         }
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let variants = Self {
             inner: Arc::new(Inner {
-                dir: dir.to_owned(),
+                shelf,
                 max_bytes,
                 index: std::sync::Mutex::new(index),
                 permits: Arc::new(tokio::sync::Semaphore::new(cores)),
                 flights: std::sync::Mutex::default(),
             }),
         };
-        variants.evict();
+        variants.evict().await;
         Ok(variants)
     }
 
-    /// Bytes the cache holds now.
+    /// Bytes this server knows the shelf holds now.
     #[must_use]
     pub fn bytes(&self) -> u64 {
         self.lock().total
@@ -148,85 +224,96 @@ impl Variants {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Removes every variant of `blob_id` (its blob is gone).
-    pub fn purge(&self, blob_id: &str) {
+    /// Removes every variant of `blob_id` (its blob is gone): those on the shelf, made here or
+    /// by any other server sharing it. A failure only leaves unreachable variants (blob ids are
+    /// never reused) for eviction.
+    pub async fn purge(&self, blob_id: &str) {
         if !is_blob_id(blob_id) {
             return;
         }
-        let dir = self.inner.dir.join(blob_id);
-        let _ = std::fs::remove_dir_all(&dir);
-        let mut index = self.lock();
-        let prefix = PathBuf::from(blob_id);
-        let gone: Vec<PathBuf> = index
-            .entries
-            .keys()
-            .filter(|k| k.starts_with(&prefix))
-            .cloned()
-            .collect();
-        for key in gone {
-            if let Some((size, _)) = index.entries.remove(&key) {
-                index.total -= size;
+        let known = self.lock().take_blob(blob_id);
+        let shelf = &self.inner.shelf;
+        let prefix = ObjectPath::from(blob_id);
+        let listed: Result<Vec<ObjectPath>, _> = shelf
+            .list(Some(&prefix))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await;
+        let mut keys: Vec<ObjectPath> =
+            known.iter().map(|k| ObjectPath::from(k.as_str())).collect();
+        match listed {
+            Ok(found) => keys.extend(found),
+            Err(e) => {
+                tracing::warn!(error = %e, blob = blob_id, "could not list an image's variants")
             }
         }
+        keys.sort();
+        keys.dedup();
+        self.remove(keys).await;
     }
 
-    fn read(&self, rel: &Path) -> Option<Vec<u8>> {
-        let bytes = std::fs::read(self.inner.dir.join(rel)).ok()?;
-        let mut index = self.lock();
-        index.clock += 1;
-        let clock = index.clock;
-        if let Some(entry) = index.entries.get_mut(rel) {
-            entry.1 = clock;
-        }
-        Some(bytes)
-    }
-
-    /// Writes a variant atomically (a temporary file renamed into place), then evicts past the
-    /// bound. A failed write only means the next request computes it again.
-    fn store(&self, rel: &Path, bytes: &[u8]) {
-        let tmp = self.inner.dir.join("tmp").join(crate::blobs::new_id());
-        let target = self.inner.dir.join(rel);
-        let written = (|| {
-            std::fs::write(&tmp, bytes)?;
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::rename(&tmp, &target)
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            tracing::warn!(error = %e, "could not keep an image variant");
+    async fn remove(&self, keys: Vec<ObjectPath>) {
+        if keys.is_empty() {
             return;
         }
-        {
-            let mut index = self.lock();
-            index.clock += 1;
-            let clock = index.clock;
-            let size = bytes.len() as u64;
-            if let Some((old, _)) = index.entries.insert(rel.to_owned(), (size, clock)) {
-                index.total -= old;
+        let stream = futures_util::stream::iter(keys.into_iter().map(Ok)).boxed();
+        let mut deleted = self.inner.shelf.delete_stream(stream);
+        while let Some(outcome) = deleted.next().await {
+            match outcome {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => tracing::warn!(error = %e, "could not remove an image variant"),
             }
-            index.total += size;
         }
-        self.evict();
     }
 
-    fn evict(&self) {
-        let mut index = self.lock();
-        while index.total > self.inner.max_bytes {
-            let Some(oldest) = index
-                .entries
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some((size, _)) = index.entries.remove(&oldest) {
-                index.total -= size;
+    /// A kept variant's bytes, if the shelf holds it (a variant another server made counts).
+    async fn read(&self, key: &str) -> Option<Bytes> {
+        let found = async {
+            self.inner
+                .shelf
+                .get(&ObjectPath::from(key))
+                .await?
+                .bytes()
+                .await
+        };
+        match found.await {
+            Ok(bytes) => {
+                self.lock().touch(key, bytes.len() as u64);
+                self.evict().await;
+                Some(bytes)
             }
-            let _ = std::fs::remove_file(self.inner.dir.join(&oldest));
+            Err(e) => {
+                if !matches!(e, object_store::Error::NotFound { .. }) {
+                    tracing::warn!(error = %e, "could not read an image variant");
+                }
+                self.lock().remove(key);
+                None
+            }
         }
+    }
+
+    /// Keeps a variant (the store writes it whole or not at all), then evicts past the bound.
+    /// A failed write only means the next request computes it again.
+    async fn store(&self, key: &str, bytes: Bytes) {
+        let size = bytes.len() as u64;
+        match self
+            .inner
+            .shelf
+            .put(&ObjectPath::from(key), PutPayload::from(bytes))
+            .await
+        {
+            Ok(_) => {
+                self.lock().touch(key, size);
+                self.evict().await;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not keep an image variant"),
+        }
+    }
+
+    async fn evict(&self) {
+        let gone = self.lock().over(self.inner.max_bytes);
+        self.remove(gone.iter().map(|k| ObjectPath::from(k.as_str())).collect())
+            .await;
     }
 }
 
@@ -280,7 +367,10 @@ impl Files {
         }
         if is_svg(&record) {
             let (record, bytes) = self.source(who, record).await?;
-            return Ok(Variant::Svg { bytes, record });
+            return Ok(Variant::Svg {
+                bytes: bytes.into(),
+                record,
+            });
         }
         let variants = self.variants();
         // The output format depends on the source's own format only for `auto` without WebP
@@ -299,11 +389,11 @@ impl Files {
             crate::images::hex(&h.finalize()[..16])
         };
         let etag = format!("\"v{key}\"");
-        let rel = PathBuf::from(&content.blob_id).join(format!("{key}.{}", format.name()));
         if !is_blob_id(&content.blob_id) {
             return Err(AppError::api(ErrorCode::NotFound, "The file was not found"));
         }
-        if let Some(bytes) = variants.read(&rel) {
+        let shelved = format!("{}/{key}.{}", content.blob_id, format.name());
+        if let Some(bytes) = variants.read(&shelved).await {
             return Ok(Variant::Image {
                 bytes,
                 format,
@@ -314,11 +404,17 @@ impl Files {
         // One computation per variant: later identical misses wait here, then find it kept.
         // The guard takes the key out of the map however this ends (a failure, or the request
         // dropped mid-way), so nothing is left behind.
-        let key = rel.to_string_lossy().into_owned();
-        let flight = variants.flights().entry(key.clone()).or_default().clone();
-        let _in_flight = FlightGuard { variants, key };
+        let flight = variants
+            .flights()
+            .entry(shelved.clone())
+            .or_default()
+            .clone();
+        let _in_flight = FlightGuard {
+            variants,
+            key: shelved.clone(),
+        };
         let _computing = flight.lock().await;
-        if let Some(bytes) = variants.read(&rel) {
+        if let Some(bytes) = variants.read(&shelved).await {
             return Ok(Variant::Image {
                 bytes,
                 format,
@@ -361,11 +457,8 @@ impl Files {
                 }
                 Ok(Ok(result)) => result.map_err(render_error)?,
             };
-            let bytes = rendered.bytes;
-            let kept = variants.clone();
-            let to_keep = bytes.clone();
-            let rel_kept = rel.clone();
-            let _ = tokio::task::spawn_blocking(move || kept.store(&rel_kept, &to_keep)).await;
+            let bytes = Bytes::from(rendered.bytes);
+            variants.store(&shelved, bytes.clone()).await;
             Ok(Variant::Image {
                 bytes,
                 format,
@@ -396,5 +489,54 @@ impl Files {
             bytes.extend_from_slice(&chunk);
         }
         Ok((opened.record, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Index;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever is kept, read and purged, the index's total is the sum of its entries, the
+        /// use order names each entry once, and eviction takes the least recently used first.
+        #[test]
+        fn the_index_stays_consistent(ops in prop::collection::vec((0u8..3, 0u8..4, 0u8..6, 1u64..50), 1..80)) {
+            let mut index = Index::default();
+            for (op, blob, variant, size) in ops {
+                let key = format!("{blob:032x}/{variant}.webp");
+                match op {
+                    0 => index.touch(&key, size),
+                    1 => { index.take_blob(&format!("{blob:032x}")); }
+                    _ => {
+                        let oldest: Vec<String> = index.by_use.values().cloned().collect();
+                        let gone = index.over(100);
+                        prop_assert_eq!(&oldest[..gone.len()], &gone[..]);
+                        prop_assert!(index.total <= 100);
+                    }
+                }
+                let sum: u64 = index.entries.values().map(|(s, _)| s).sum();
+                prop_assert_eq!(index.total, sum);
+                prop_assert_eq!(index.by_use.len(), index.entries.len());
+                for (clock, key) in &index.by_use {
+                    prop_assert_eq!(index.entries.get(key).map(|e| e.1), Some(*clock));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_purge_takes_only_that_blobs_variants() {
+        let mut index = Index::default();
+        let a = format!("{:032x}", 10);
+        let b = format!("{:032x}", 11);
+        index.touch(&format!("{a}/1.webp"), 5);
+        index.touch(&format!("{b}/1.webp"), 7);
+        index.touch(&format!("{a}/2.png"), 3);
+        assert_eq!(
+            index.take_blob(&a),
+            vec![format!("{a}/1.webp"), format!("{a}/2.png")]
+        );
+        assert_eq!((index.total, index.entries.len()), (7, 1));
     }
 }
