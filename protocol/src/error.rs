@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::images::TransformError;
 use crate::paths::PathError;
 
 /// The JSON body of every error response: `{"code": 6000, "message": "..."}`.
@@ -267,6 +268,13 @@ impl From<PathError> for ApiError {
             PathError::TooLong(_) => ErrorCode::PathTooLong,
         };
         Self::new(code, e.to_string())
+    }
+}
+
+/// Every refused transform is an `InvalidParameter`, with the grammar's reason as the message.
+impl From<TransformError> for ApiError {
+    fn from(e: TransformError) -> Self {
+        Self::new(ErrorCode::InvalidParameter, e.to_string())
     }
 }
 

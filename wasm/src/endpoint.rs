@@ -4,6 +4,7 @@
 //! what credentials each request carries: the session's token, in the header its API expects.
 
 use serde::Deserialize;
+use stowage_protocol::images::{self, Fit, FormatChoice, Transform, TransformError};
 use stowage_protocol::paths::encode_segment;
 use stowage_protocol::{ErrorCode, FilePath};
 
@@ -70,48 +71,27 @@ pub struct ImageOptions {
 }
 
 impl ImageOptions {
-    /// The thumbor-style options segment (`fit-in/400x300/filters:quality(70)/`), checked.
+    /// The options as the server's transform, checked by the grammar both sides share.
+    fn transform(&self) -> Result<Transform, TransformError> {
+        Ok(Transform {
+            fit: self.fit.as_deref().map_or(Ok(Fit::default()), Fit::parse)?,
+            width: images::side(self.width, images::WIDTH)?,
+            height: images::side(self.height, images::HEIGHT)?,
+            quality: self
+                .quality
+                .map_or(Ok(images::DEFAULT_QUALITY), images::quality)?,
+            format: self
+                .format
+                .as_deref()
+                .map_or(Ok(FormatChoice::Auto), FormatChoice::parse)?,
+        })
+    }
+
+    /// The thumbor-style options (`fit-in/400x300/filters:quality(70)/`), checked.
     fn segments(&self) -> Result<String, Error> {
-        for (name, side) in [("width", self.width), ("height", self.height)] {
-            if side > 2500 {
-                return Err(Error::InvalidArgument(format!(
-                    "{name} is at most 2500 pixels, got {side}"
-                )));
-            }
-        }
-        let (prefix, smart) = match self.fit.as_deref() {
-            None | Some("cover") => ("", ""),
-            Some("smart") => ("", "smart/"),
-            Some("contain") => ("fit-in/", ""),
-            Some("fill") => ("stretch/", ""),
-            Some(other) => {
-                return Err(Error::InvalidArgument(format!(
-                    "fit must be cover, smart, contain or fill, got {other:?}"
-                )))
-            }
-        };
-        let mut filters = Vec::new();
-        if let Some(q) = self.quality {
-            if !(20..=100).contains(&q) {
-                return Err(Error::InvalidArgument(format!(
-                    "quality must be 20 to 100, got {q}"
-                )));
-            }
-            filters.push(format!("quality({q})"));
-        }
-        if let Some(f) = &self.format {
-            if !["webp", "jpeg", "png", "avif", "origin"].contains(&f.as_str()) {
-                return Err(Error::InvalidArgument(format!(
-                    "format must be webp, jpeg, png, avif or origin, got {f:?}"
-                )));
-            }
-            filters.push(format!("format({f})"));
-        }
-        let mut out = format!("{prefix}{}x{}/{smart}", self.width, self.height);
-        if !filters.is_empty() {
-            out.push_str(&format!("filters:{}/", filters.join(":")));
-        }
-        Ok(out)
+        self.transform()
+            .map(|t| t.thumbor_segments())
+            .map_err(|e| Error::InvalidArgument(e.to_string()))
     }
 }
 
@@ -524,7 +504,7 @@ mod tests {
                 ..ImageOptions::default()
             })
             .unwrap(),
-            "http://h:1/img/my%20app/unsafe/400x0/photos/%C3%BC%201.jpg"
+            "http://h:1/img/my%20app/unsafe/400x0/filters:quality(80)/photos/%C3%BC%201.jpg"
         );
         let all = ImageOptions {
             width: 128,
@@ -547,7 +527,7 @@ mod tests {
             assert!(
                 url(o)
                     .unwrap()
-                    .contains(&format!("/unsafe/{prefix}64x64/photos")),
+                    .contains(&format!("/unsafe/{prefix}64x64/filters:quality(80)/photos")),
                 "{fit}"
             );
         }
@@ -571,6 +551,26 @@ mod tests {
         ] {
             assert!(matches!(url(bad), Err(Error::InvalidArgument(_))));
         }
+        // The server's own reasons, from the grammar both sides share.
+        let too_wide = ImageOptions {
+            width: 2501,
+            ..ImageOptions::default()
+        };
+        assert_eq!(
+            url(too_wide).unwrap_err().to_string(),
+            Error::InvalidArgument("width is at most 2500 pixels, not 2501".into()).to_string()
+        );
+        // A directory named like an option stays part of the path: the options end in filters.
+        let dir = FilePath::parse("smart/a.jpg").unwrap();
+        let square = ImageOptions {
+            width: 64,
+            height: 64,
+            ..ImageOptions::default()
+        };
+        assert_eq!(
+            e.image_url(&dir, &square).unwrap(),
+            "http://h:1/img/my%20app/unsafe/64x64/filters:quality(80)/smart/a.jpg"
+        );
     }
 
     use super::*;

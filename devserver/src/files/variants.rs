@@ -31,7 +31,7 @@ use stowage_protocol::{ApiError, ErrorCode};
 use super::Files;
 use crate::error::{AppError, AppResult};
 use crate::images::render::{self, RenderError, MAX_SOURCE_BYTES};
-use crate::images::transform::{Format, Transform};
+use crate::images::transform::{Format, FormatExt as _, Transform, TransformExt as _};
 use crate::model::{FileRecord, Principal};
 
 /// The longest one transform may take.

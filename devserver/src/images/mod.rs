@@ -6,6 +6,8 @@ pub mod render;
 mod smart;
 pub mod transform;
 
+use transform::{FormatExt as _, TransformExt as _};
+
 /// Lowercase hex.
 #[must_use]
 pub fn hex(bytes: &[u8]) -> String {
@@ -44,7 +46,8 @@ pub fn transform_file(
     } else {
         format!("{spec}/x")
     };
-    let (transform, _) = transform::Transform::parse_thumbor(&with_path).map_err(|e| e.0)?;
+    let (transform, _) =
+        transform::Transform::parse_thumbor(&with_path).map_err(|e| e.to_string())?;
     let before = status_bytes("VmRSS:");
     let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
     let started = std::time::Instant::now();

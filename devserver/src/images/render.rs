@@ -13,7 +13,7 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, RgbImage};
 
-use super::transform::{Crop, Fit, Format, Geometry, Transform};
+use super::transform::{Crop, Fit, Format, Geometry, Transform, TransformExt as _};
 
 /// The largest source, in bytes, that is transformed.
 pub const MAX_SOURCE_BYTES: u64 = 25_000_000;

@@ -228,7 +228,7 @@ async fn get_path(
         return Err(ApiError::not_found().into());
     }
     let pairs: Vec<(String, String)> = target.query.clone().into_iter().collect();
-    if action.is_none() && super::images::is_image_query(&pairs) {
+    if action.is_none() && stowage_protocol::images::is_image_query(&pairs) {
         return super::images::serve_query(&state, &target.who, &path, &pairs, &method, &headers)
             .await;
     }

@@ -14,12 +14,12 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use stowage_protocol::{ApiError, ErrorBody, ErrorCode, FilePath};
+use stowage_protocol::{images, ApiError, ErrorBody, ErrorCode, FilePath};
 
 use super::table::{route, Routes};
 use crate::error::{AppError, AppResult};
 use crate::files::Variant;
-use crate::images::transform::{Fit, FormatChoice, Transform, TransformError};
+use crate::images::transform::{Fit, FormatChoice, FormatExt as _, Transform, TransformError};
 use crate::model::Principal;
 use crate::state::AppState;
 
@@ -39,7 +39,7 @@ pub(super) fn routes() -> Routes {
 }
 
 fn invalid(e: TransformError) -> AppError {
-    AppError::api(ErrorCode::InvalidParameter, e.0)
+    ApiError::from(e).into()
 }
 
 /// Whether the request's `Accept` takes WebP.
@@ -142,16 +142,6 @@ async fn thumbor(
     variant(&state, &who, &path, &transform, &method, &headers).await
 }
 
-/// Whether a file URL's query asks for an image variant.
-pub(super) fn is_image_query(pairs: &[(String, String)]) -> bool {
-    pairs.iter().any(|(k, _)| {
-        matches!(
-            k.as_str(),
-            "width" | "height" | "resize" | "quality" | "format"
-        )
-    })
-}
-
 /// A variant asked for by a file URL's query (Supabase style).
 pub(super) async fn serve_query(
     state: &AppState,
@@ -166,7 +156,7 @@ pub(super) async fn serve_query(
         .unwrap_or_default();
     let signature = pairs
         .iter()
-        .find(|(k, _)| k == "signature")
+        .find(|(k, _)| k == images::SIGNATURE)
         .map(|(_, v)| v.as_str());
     check_signature(state, &who.app, &transform, path, signature)?;
     variant(state, who, path, &transform, method, headers).await
@@ -315,32 +305,30 @@ async fn sign(
         .await?
         .filter(|r| !r.is_dir)
         .ok_or_else(ApiError::not_found)?;
-    let mut pairs = Vec::new();
-    for (k, v) in [
-        ("width", Some(request.width.to_string())),
-        ("height", Some(request.height.to_string())),
+    // The request is read as the query it stands for (so that it is refused with the query's
+    // reasons), but for `smart`, which only the thumbor form has.
+    let smart = Fit::Cover { smart: true };
+    let wants_smart = request.fit.as_deref() == Some(smart.name());
+    let resize = if wants_smart {
+        Some(Fit::default().name().to_owned())
+    } else {
+        request.fit.clone()
+    };
+    let pairs: Vec<(String, String)> = [
+        (images::WIDTH, Some(request.width.to_string())),
+        (images::HEIGHT, Some(request.height.to_string())),
+        (images::RESIZE, resize),
+        (images::QUALITY, request.quality.map(|q| q.to_string())),
+        (images::FORMAT, request.format.clone()),
     ]
     .into_iter()
-    .chain([
-        (
-            "resize",
-            request
-                .fit
-                .clone()
-                .map(|f| if f == "smart" { "cover".to_owned() } else { f }),
-        ),
-        ("quality", request.quality.map(|q| q.to_string())),
-        ("format", request.format.clone()),
-    ]) {
-        if let Some(v) = v {
-            pairs.push((k.to_owned(), v));
-        }
-    }
+    .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+    .collect();
     let mut transform = Transform::parse_query(&pairs)
         .map_err(invalid)?
         .unwrap_or_default();
-    if request.fit.as_deref() == Some("smart") {
-        transform.fit = Fit::Cover { smart: true };
+    if wants_smart {
+        transform.fit = smart;
     }
     let signature = state
         .signer()
@@ -348,40 +336,18 @@ async fn sign(
     let base = state.public_base();
     let url = format!(
         "{base}/img/{app}/{signature}/{}{}",
-        thumbor_options(&transform),
+        transform.thumbor_segments(),
         path.to_encoded()
     );
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (k, v) in &pairs {
         query.append_pair(k, v);
     }
-    query.append_pair("signature", &signature);
+    query.append_pair(images::SIGNATURE, &signature);
     let query_url = format!("{}?{}", state.public_url(&app, &path), query.finish());
     Ok(Json(SignedImage {
         url,
         query_url,
         signature,
     }))
-}
-
-/// The thumbor options that parse back into `t`.
-fn thumbor_options(t: &Transform) -> String {
-    let mut out = String::new();
-    match t.fit {
-        Fit::Contain => out.push_str("fit-in/"),
-        Fit::Fill => out.push_str("stretch/"),
-        Fit::Cover { .. } => {}
-    }
-    out.push_str(&format!("{}x{}/", t.width, t.height));
-    if t.fit == (Fit::Cover { smart: true }) {
-        out.push_str("smart/");
-    }
-    let mut filters = vec![format!("quality({})", t.quality)];
-    match t.format {
-        FormatChoice::Exactly(f) => filters.push(format!("format({})", f.name())),
-        FormatChoice::Origin => filters.push("format(origin)".to_owned()),
-        FormatChoice::Auto => {}
-    }
-    out.push_str(&format!("filters:{}/", filters.join(":")));
-    out
 }
