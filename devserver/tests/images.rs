@@ -496,6 +496,22 @@ async fn unsigned_urls_take_only_the_allowlist_and_signed_ones_any_size() {
         w.get(&query_url, Some(WEBP)).await.image(),
         (ImageFormat::Png, 180, 120)
     );
+    // A smart crop has only the thumbor form: its signed URL works, and no query URL is made.
+    let a = w
+        .sign(
+            DEMO,
+            ADMIN,
+            json!({"path": "/p.jpg", "width": 300, "height": 300, "fit": "smart"}),
+        )
+        .await;
+    let smart = a.json();
+    assert_eq!(smart["queryUrl"], Value::Null, "{smart}");
+    let smart_url = local(smart["url"].as_str().unwrap());
+    assert!(smart_url.contains("/300x300/smart/"), "{smart_url}");
+    assert_eq!(
+        w.get(&smart_url, Some(WEBP)).await.image(),
+        (ImageFormat::WebP, 300, 300)
+    );
     // The same signature for another size, a changed one, or another file: refused.
     let sig = signed["signature"].as_str().unwrap();
     for uri in [

@@ -244,7 +244,7 @@ impl Variants {
         match listed {
             Ok(found) => keys.extend(found),
             Err(e) => {
-                tracing::warn!(error = %e, blob = blob_id, "could not list an image's variants")
+                tracing::warn!(error = %e, blob = blob_id, "could not list an image's variants");
             }
         }
         keys.sort();

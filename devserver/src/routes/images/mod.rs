@@ -255,8 +255,9 @@ pub(super) struct SignRequest {
 pub(super) struct SignedImage {
     /// The thumbor-style URL.
     url: String,
-    /// The same variant as a query on the file's own URL.
-    query_url: String,
+    /// The same variant as a query on the file's own URL; `null` for a smart crop, which the
+    /// query grammar cannot ask for.
+    query_url: Option<String>,
     /// The signature alone.
     signature: String,
 }
@@ -339,12 +340,14 @@ async fn sign(
         transform.thumbor_segments(),
         path.to_encoded()
     );
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &pairs {
-        query.append_pair(k, v);
-    }
-    query.append_pair(images::SIGNATURE, &signature);
-    let query_url = format!("{}?{}", state.public_url(&app, &path), query.finish());
+    let query_url = transform.query_pairs().map(|pairs| {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &pairs {
+            query.append_pair(k, v);
+        }
+        query.append_pair(images::SIGNATURE, &signature);
+        format!("{}?{}", state.public_url(&app, &path), query.finish())
+    });
     Ok(Json(SignedImage {
         url,
         query_url,
