@@ -171,7 +171,15 @@ if (parts.includes('images')) {
       im.rows.forEach((r, i) => {
         for (const k of ['vipsMs', 'vipsRssBytes', 'oursMs', 'oursTransformMs', 'oursRssBytes', 'oursTransformRssBytes', 'oursOutputBytes']) positive(`images.rows[${i}].${k}`, r[k]);
         if (!(r.oursSize?.[0] === 400 || r.oursSize?.[1] === 400)) fail(`images.rows[${i}].oursSize`, `expected 400 px on the longer side, got ${JSON.stringify(r.oursSize)}`);
+        // Results from before the outputs were decoded again have no `oursDecodedSize`.
+        if (r.oursDecodedSize && JSON.stringify(r.oursDecodedSize) !== JSON.stringify(r.oursSize)) {
+          fail(`images.rows[${i}].oursDecodedSize`, `the file decodes to ${JSON.stringify(r.oursDecodedSize)}, the report says ${JSON.stringify(r.oursSize)}`);
+        }
       });
+      // The animated GIF (issue 13's inputs): its first frame, 800×600, fitted in 400×400.
+      const gif = im.rows.find((r) => r.id === 'gif-animated');
+      if (!gif) fail('images.rows', 'no gif-animated row');
+      else if (JSON.stringify(gif.oursDecodedSize) !== '[400,300]') fail('images.rows (gif-animated).oursDecodedSize', `expected [400,300], got ${JSON.stringify(gif.oursDecodedSize)}`);
     }
     if (im.bomb?.refused !== true) fail('images.bomb.refused', 'the 100000×100000 PNG was not refused');
     // Results from before the load test have no `load`.

@@ -6,10 +6,12 @@
 // VmHWM. Runs interleave the two tools; the figures are medians.
 //
 // Inputs, made with `vips` in the run: camera-like JPEGs of 12 and 24 megapixels (broad waves plus
-// fine noise per band, Q90: structure a thumbnail keeps and detail everywhere), a PNG with alpha, and a PNG that claims
-// 100,000 × 100,000 pixels (refused from its header: the bomb). The 12 MP photo also goes to AVIF
-// against vipsthumbnail's (libheif/libaom) AVIF. Then a load test of the server on loopback: one
-// hot variant (cache hits), then distinct signed sizes (misses).
+// fine noise per band, Q90: structure a thumbnail keeps and detail everywhere), a PNG with alpha, an
+// animated GIF (20 frames of 800×600 panning across such a scene; both tools read the first frame),
+// and a PNG that claims 100,000 × 100,000 pixels (refused from its header: the bomb). The 12 MP
+// photo also goes to AVIF against vipsthumbnail's (libheif/libaom) AVIF. Each output is decoded
+// again by libvips, so its size is read from the file, not from the tool's own report. Then a load
+// test of the server on loopback: one hot variant (cache hits), then distinct signed sizes (misses).
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -21,8 +23,11 @@ import { uploadLoad } from './loadgen.mjs';
 import { RssMonitor } from './measure.mjs';
 
 const VIPS = '/usr/bin/vips';
+const VIPSHEADER = '/usr/bin/vipsheader';
 const VIPSTHUMBNAIL = '/usr/bin/vipsthumbnail';
 const SPEC = 'fit-in/400x400/filters:quality(80):format(webp)';
+/** Frames of the animated GIF input. */
+const GIF_FRAMES = 20;
 
 /** Runs `argv` as a child of python3 and answers {ms, rssBytes, status, stdout}. */
 function measured(argv) {
@@ -39,16 +44,28 @@ print(json.dumps({"ms": ms, "rssBytes": r.ru_maxrss * 1024, "status": p.returnco
   return JSON.parse(r.stdout);
 }
 
+/** Runs `cmd` and answers its output; throws when it fails. */
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
 }
 
 /**
- * A camera-like JPEG of `w`×`h`, Q90: per band, broad waves (what a downscale keeps) plus fine
- * noise (the detail a photo's decoder still has to work through), lightly blurred.
+ * What libvips reads in an output file, independent of the transform's own report: its size and
+ * bands. `vips avg` decodes every pixel first, so a file that only has a plausible header throws.
  */
-function cameraLike(dir, name, w, h) {
+function decoded(path) {
+  run(VIPS, ['avg', path]);
+  const field = (name) => Number(run(VIPSHEADER, ['-f', name, path]).trim());
+  return { size: [field('width'), field('height')], bands: field('bands') };
+}
+
+/**
+ * A camera-like scene of `w`×`h` as an 8-bit `.v` file: per band, broad waves (what a downscale
+ * keeps) plus fine noise (the detail a photo's decoder still has to work through), lightly blurred.
+ */
+function cameraLikeScene(dir, name, w, h) {
   const bands = [[2, 1], [3, 2], [1, 3]].map(([hf, vf], i) => {
     const p = (s) => join(dir, `${name}-${i}-${s}.v`);
     run(VIPS, ['sines', p('s'), String(w), String(h), '--hfreq', String(hf), '--vfreq', String(vf)]);
@@ -61,8 +78,45 @@ function cameraLike(dir, name, w, h) {
   run(VIPS, ['bandjoin', bands.join(' '), joined]);
   const blurred = join(dir, `${name}-blur.v`);
   run(VIPS, ['gaussblur', joined, blurred, '0.8']);
+  const scene = join(dir, `${name}-scene.v`);
+  run(VIPS, ['cast', blurred, scene, 'uchar']);
+  return scene;
+}
+
+/** A camera-like JPEG of `w`×`h`, Q90 (`cameraLikeScene`). */
+function cameraLike(dir, name, w, h) {
   const out = join(dir, `${name}.jpg`);
-  run(VIPS, ['cast', blurred, `${out}[Q=90]`, 'uchar']);
+  run(VIPS, ['copy', cameraLikeScene(dir, name, w, h), `${out}[Q=90]`]);
+  removeIntermediates(dir);
+  return out;
+}
+
+/**
+ * An animated GIF of `frames` frames of 800×600, as a clip from a camera would be: the view pans
+ * across a camera-like scene, so every frame differs from the one before. libvips keeps an
+ * animation as one tall strip of frames; gifsave (cgif, palette by libimagequant, dithered) cuts
+ * it at `--page-height`. The strip is stacked two by two with `vips join`: Debian's libvips 8.14
+ * crashes in `arrayjoin --across 1` of these frames (libvips issue 3835, fixed in 8.15.2).
+ */
+function animatedGif(dir, frames) {
+  const [w, h, stepX, stepY] = [800, 600, 12, 8];
+  const scene = cameraLikeScene(dir, 'clip', w + stepX * frames, h + stepY * frames);
+  let strips = Array.from({ length: frames }, (_, i) => {
+    const frame = join(dir, `clip-frame-${i}.v`);
+    run(VIPS, ['crop', scene, frame, String(stepX * i), String(stepY * i), String(w), String(h)]);
+    return frame;
+  });
+  for (let level = 0; strips.length > 1; level += 1) {
+    strips = Array.from({ length: Math.ceil(strips.length / 2) }, (_, i) => {
+      const [top, bottom] = strips.slice(2 * i, 2 * i + 2);
+      if (!bottom) return top;
+      const joined = join(dir, `clip-strip-${level}-${i}.v`);
+      run(VIPS, ['join', top, bottom, joined, 'vertical']);
+      return joined;
+    });
+  }
+  const out = join(dir, `animated-${w}x${h}.gif`);
+  run(VIPS, ['gifsave', strips[0], out, '--page-height', String(h)]);
   removeIntermediates(dir);
   return out;
 }
@@ -175,28 +229,32 @@ export async function images({ bin, www, workDir, quick, log }) {
     { id: 'jpeg-12mp-avif', label: 'JPEG 12 MP → AVIF', path: photo, avif: true },
     ...(quick ? [] : [{ id: 'jpeg-24mp', label: 'JPEG 6000×4000 (24 MP)', path: cameraLike(dir, 'photo-24mp', 6000, 4000) }]),
     { id: 'png-alpha', label: 'PNG 2000×1500 with alpha', path: alphaPng(dir) },
+    // Both tools read only the first frame (vipsthumbnail's default, and the server's rule).
+    { id: 'gif-animated', label: `GIF 800×600, ${GIF_FRAMES} frames`, path: animatedGif(dir, GIF_FRAMES) },
   ];
   const runs = quick ? 1 : 5;
   const rows = [];
   for (const input of inputs) {
     const vips = [];
     const ours = [];
+    const outputs = Object.fromEntries(['vips', 'ours'].map((tool) => [tool, join(dir, `${input.id}-${tool}.${input.avif ? 'avif' : 'webp'}`)]));
     for (let round = 0; round < runs; round += 1) {
       const order = round % 2 ? ['ours', 'vips'] : ['vips', 'ours'];
       for (const tool of order) {
+        const out = outputs[tool];
         if (tool === 'vips') {
-          const out = join(dir, `${input.id}-vips.${input.avif ? 'avif' : 'webp'}`);
           const r = measured([VIPSTHUMBNAIL, input.path, '-s', '400', '-o', `${out}[Q=80]`]);
           if (r.status !== 0) throw new Error(`vipsthumbnail ${input.path}: ${r.stderr}`);
           vips.push({ ...r, bytes: statSync(out).size });
         } else {
-          const out = join(dir, `${input.id}-ours.${input.avif ? 'avif' : 'webp'}`);
           const r = measured([bin, 'transform', input.path, out, '--spec', input.avif ? SPEC.replace('webp', 'avif') : SPEC]);
           if (r.status !== 0) throw new Error(`stowage-devserver transform ${input.path}: ${r.stderr}`);
           ours.push({ ...r, report: JSON.parse(r.stdout) });
         }
       }
     }
+    const oursFile = decoded(outputs.ours);
+    const vipsFile = decoded(outputs.vips);
     const row = {
       id: input.id,
       label: input.label,
@@ -216,11 +274,16 @@ export async function images({ bin, www, workDir, quick, log }) {
       oursTransformRssBytes: median(ours.map((r) => r.report.peakRssBytes - r.report.rssBeforeBytes)),
       oursOutputBytes: ours[0].report.bytes,
       oursSize: [ours[0].report.width, ours[0].report.height],
+      // The output file as libvips decodes it: the size the report claims, and its bands (4: alpha).
+      oursDecodedSize: oursFile.size,
+      oursBands: oursFile.bands,
+      vipsSize: vipsFile.size,
+      vipsBands: vipsFile.bands,
     };
     row.msRatio = round2(row.oursMs / row.vipsMs);
     row.rssRatio = round2(row.oursRssBytes / row.vipsRssBytes);
     rows.push(row);
-    log(`images ${input.label.padEnd(26)} vipsthumbnail ${row.vipsMs.toFixed(1)} ms ${(row.vipsRssBytes / 2 ** 20).toFixed(1)} MiB; stowage ${row.oursMs.toFixed(1)} ms (transform ${row.oursTransformMs.toFixed(1)}: decode ${row.oursDecodeMs}, encode ${row.oursEncodeMs}) ${(row.oursRssBytes / 2 ** 20).toFixed(1)} MiB`);
+    log(`images ${input.label.padEnd(26)} vipsthumbnail ${row.vipsMs.toFixed(1)} ms ${(row.vipsRssBytes / 2 ** 20).toFixed(1)} MiB; stowage ${row.oursMs.toFixed(1)} ms (transform ${row.oursTransformMs.toFixed(1)}: decode ${row.oursDecodeMs}, encode ${row.oursEncodeMs}) ${(row.oursRssBytes / 2 ** 20).toFixed(1)} MiB; its file ${row.oursDecodedSize.join('×')}, ${row.oursBands} bands`);
   }
   // The bomb: refused from its header, in how long and with how much memory.
   const bomb = bombPng(dir);

@@ -2,8 +2,9 @@
 // scenario as page.test.mjs (Playwright), for the engines Playwright cannot drive here, Firefox
 // ESR (geckodriver) and WebKitGTK (WebKitWebDriver under xvfb-run); see docs/browsers.md.
 // Make a folder, upload a 3 MiB file through the file input, watch its progress, download it
-// back and compare bytes, hit the "name taken" error, replace, rename, move and delete; then the
-// file-backed upload checks of file-backed.mjs; then the account panel on the locked app.
+// back and compare bytes, hit the "name taken" error, replace, rename, move and delete, load
+// imageUrl variants into an <img>; then the file-backed upload checks of file-backed.mjs; then
+// the account panel on the locked app.
 //
 // Server: STOWAGE_TEST_SERVER (set by tests/run.mjs); when unset this file starts the built
 // target/release/stowage-devserver itself. Browser: STOWAGE_BROWSER (firefox or safari; default
@@ -21,6 +22,7 @@ import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ENGINES } from './engines.mjs';
 import { assertPast4Gib, assertSlices, checkArgs, inPageChecks, makeSparseFile } from './file-backed.mjs';
+import { assertImageVariants, imageVariantsArgs, inPageImageVariants } from './image-variants.mjs';
 import { ARTIFACTS, LOCKED_APP, startServer } from './server.mjs';
 import { Session, startDriver } from './webdriver.mjs';
 import { SENTENCES } from '../www/errors.js';
@@ -148,14 +150,34 @@ async function finishedUpload(index) {
 }
 
 /**
- * Runs one of file-backed.mjs's in-page checks on the file chosen in a file input of its own.
- * The check runs as a module script of the page, not as a WebDriver script: Firefox runs those
- * in a sandbox whose objects are not the page's (docs/browsers.md), and the client must be
- * tested as pages use it.
+ * Runs `fn(args)` in the page and answers what it resolves with. It runs as a module script of
+ * the page, not as a WebDriver script: Firefox runs those in a sandbox whose objects are not the
+ * page's (docs/browsers.md), and the client must be tested as pages use it. The answer comes
+ * back as JSON in `document.body.dataset[key]`.
  */
+async function inPageModule(label, key, fn, args) {
+  const source = `const fn = ${fn.toString()};
+    const report = (answer) => { document.body.dataset[${JSON.stringify(key)}] = JSON.stringify(answer); };
+    fn(${JSON.stringify(args)}).then(report, (err) => report({ thrown: String(err) }));`;
+  await s.execute(
+    `delete document.body.dataset[arguments[1]];
+     const script = document.createElement('script');
+     script.type = 'module';
+     script.textContent = arguments[0];
+     document.head.append(script);`,
+    source,
+    key,
+  );
+  const answer = JSON.parse(
+    await s.waitFor(label, 'return document.body.dataset[arguments[0]] || null;', [key], { timeoutMs: 180_000 }),
+  );
+  assert.equal(answer.thrown, undefined, answer.thrown);
+  return answer;
+}
+
+/** Runs one of file-backed.mjs's in-page checks on the file chosen in a file input of its own. */
 async function fileBackedCheck(check, path) {
   const id = `file-backed-${check}`;
-  const key = `fileBacked${check.replace(/\W/g, '')}`; // where the answer lands: document.body.dataset
   await s.execute(
     `const input = document.createElement('input');
      input.type = 'file';
@@ -166,23 +188,7 @@ async function fileBackedCheck(check, path) {
   );
   await s.sendKeys(await s.find(`#${id}`), path);
   const args = checkArgs(check, { input: `#${id}`, dir: `/${FOLDER}-file-backed`, serverUrl });
-  const source = `const check = ${inPageChecks.toString()};
-    const report = (answer) => { document.body.dataset[${JSON.stringify(key)}] = JSON.stringify(answer); };
-    check(${JSON.stringify(args)}).then(report, (err) => report({ thrown: String(err) }));`;
-  await s.execute(
-    `const script = document.createElement('script');
-     script.type = 'module';
-     script.textContent = arguments[0];
-     document.head.append(script);`,
-    source,
-  );
-  const answer = JSON.parse(
-    await s.waitFor(`the ${check} check`, 'return document.body.dataset[arguments[0]] || null;', [key], {
-      timeoutMs: 180_000,
-    }),
-  );
-  assert.equal(answer.thrown, undefined, answer.thrown);
-  return answer;
+  return inPageModule(`the ${check} check`, `fileBacked${check.replace(/\W/g, '')}`, inPageChecks, args);
 }
 
 test(`the demo page in ${ENGINE} (WebDriver)`, async (t) => {
@@ -289,6 +295,14 @@ test(`the demo page in ${ENGINE} (WebDriver)`, async (t) => {
     await s.waitFor('the empty listing', `return !document.querySelector('[data-testid="empty"]').hidden;`);
     const message = await s.execute(`const m = document.querySelector('[data-testid="message"]'); return m.hidden ? null : m.textContent;`);
     assert.equal(message, null, message);
+  });
+
+  // Issue 13: a variant made by the server from an image the page uploaded (a 640×480 PNG drawn
+  // on a canvas), loaded into an <img> through `imageUrl`, at the size asked (image-variants.mjs).
+  await t.test('imageUrl variants load into an <img> at the size asked', async () => {
+    const where = { serverUrl, folder: `${FOLDER}-images` };
+    const got = await inPageModule('the image variants', 'imageVariants', inPageImageVariants, imageVariantsArgs(where));
+    assertImageVariants(assert, got, where);
   });
 
   await t.test('threw no uncaught errors in the page', async () => {

@@ -19,6 +19,7 @@ import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchBrowser } from './engines.mjs';
 import { assertPast4Gib, assertSlices, checkArgs, inPageChecks, makeSparseFile } from './file-backed.mjs';
+import { assertImageVariants, imageVariantsArgs, inPageImageVariants } from './image-variants.mjs';
 import { ARTIFACTS, LOCKED_APP, startServer } from './server.mjs';
 import { SENTENCES } from '../www/errors.js';
 
@@ -190,60 +191,10 @@ test(`the demo page in ${ENGINE}`, async (t) => {
   });
 
   // Issue 13: a variant made by the server from an image the page uploaded (a 640×480 PNG drawn
-  // on a canvas), loaded into an <img> through `imageUrl`, at the size asked.
+  // on a canvas), loaded into an <img> through `imageUrl`, at the size asked (image-variants.mjs).
   await t.test('imageUrl variants load into an <img> at the size asked', async () => {
-    const dir = `/${FOLDER}-images`;
-    const got = await page.evaluate(
-      async ({ pkgUrl, baseUrl, appId, apiKey, dir }) => {
-        const m = await import(`${pkgUrl}?images`);
-        await m.default();
-        const files = new m.StorageClient({ baseUrl, appId, apiKey });
-        const canvas = document.createElement('canvas');
-        canvas.width = 640;
-        canvas.height = 480;
-        const g = canvas.getContext('2d');
-        g.fillStyle = '#2a6';
-        g.fillRect(0, 0, 640, 480);
-        g.fillStyle = '#fff';
-        g.fillRect(500, 100, 100, 100);
-        const png = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
-        await files.upload(png, dir, true, { name: 'photo ü.png' });
-        const load = (src) =>
-          new Promise((resolve) => {
-            const img = new Image();
-            img.onload = () => resolve({ w: img.naturalWidth, h: img.naturalHeight });
-            img.onerror = () => resolve({ error: src });
-            img.src = src;
-          });
-        const path = `${dir}/photo ü.png`;
-        const refused = (f) => {
-          try {
-            f();
-            return null;
-          } catch (e) {
-            return e.name;
-          }
-        };
-        return {
-          url: files.imageUrl(path, { width: 128, fit: 'contain', quality: 70 }),
-          width: await load(files.imageUrl(path, { width: 128 })),
-          square: await load(files.imageUrl(path, { width: 256, height: 256, fit: 'smart' })),
-          png: await load(files.imageUrl(path, { width: 400, format: 'png' })),
-          // Off the allowlist: the server refuses the unsigned URL, so the image fails to load.
-          offList: await load(files.imageUrl(path, { width: 300 })),
-          badFit: refused(() => files.imageUrl(path, { fit: 'crop' })),
-          badQuality: refused(() => files.imageUrl(path, { quality: 5 })),
-          badKey: refused(() => files.imageUrl(path, { widht: 5 })),
-        };
-      },
-      { pkgUrl: `${serverUrl}/pkg/stowage.js`, baseUrl: serverUrl, appId: 'demo', apiKey: 'demo-key', dir },
-    );
-    assert.equal(got.url, `${serverUrl}/img/demo/unsafe/fit-in/128x0/filters:quality(70)/${FOLDER}-images/photo%20%C3%BC.png`);
-    assert.deepEqual(got.width, { w: 128, h: 96 });
-    assert.deepEqual(got.square, { w: 256, h: 256 });
-    assert.deepEqual(got.png, { w: 400, h: 300 });
-    assert.ok(got.offList.error, 'an unsigned size off the allowlist does not load');
-    assert.deepEqual([got.badFit, got.badQuality, got.badKey], ['TypeError', 'TypeError', 'TypeError']);
+    const where = { serverUrl, folder: `${FOLDER}-images` };
+    assertImageVariants(assert, await page.evaluate(inPageImageVariants, imageVariantsArgs(where)), where);
   });
 
   // The package's module-level functions are JS over the configured client
