@@ -139,9 +139,12 @@ impl World {
         let mut on_disk = Vec::new();
         if let Ok(blobs) = std::fs::read_dir(&root) {
             for blob in blobs {
-                for f in std::fs::read_dir(blob.unwrap().path()).unwrap() {
-                    on_disk.push(f.unwrap().path().display().to_string());
-                }
+                let files: Vec<String> = std::fs::read_dir(blob.unwrap().path())
+                    .unwrap()
+                    .map(|f| f.unwrap().path().display().to_string())
+                    .collect();
+                assert!(!files.is_empty(), "a purged blob's directory is removed");
+                on_disk.extend(files);
             }
         }
         let Some(rest) = self.blobs.as_deref().and_then(|b| b.strip_prefix("s3://")) else {

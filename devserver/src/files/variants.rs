@@ -172,7 +172,10 @@ impl Variants {
                 }
             }
         }
-        let store = LocalFileSystem::new_with_prefix(dir).map_err(std::io::Error::other)?;
+        // A purged blob's directory goes with its last variant.
+        let store = LocalFileSystem::new_with_prefix(dir)
+            .map_err(std::io::Error::other)?
+            .with_automatic_cleanup(true);
         Ok(Arc::new(store))
     }
 
