@@ -88,7 +88,7 @@ impl AppState {
                 &dir.clone().unwrap_or_else(|| config.data.join("variants")),
             )?,
         };
-        let variants = crate::files::Variants::open(shelf, config.image_cache_bytes).await?;
+        let variants = crate::files::Variants::open(shelf, config.image_cache_bytes).await;
         let files = Files::start(
             catalog,
             new_catalog,

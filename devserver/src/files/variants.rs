@@ -180,14 +180,18 @@ impl Variants {
     }
 
     /// A cache on `shelf` holding at most `max_bytes`. What the shelf already holds is indexed
-    /// (oldest first by modification time) and evicted past the bound.
-    pub async fn open(shelf: Arc<dyn ObjectStore>, max_bytes: u64) -> std::io::Result<Self> {
-        let mut found: Vec<_> = shelf
+    /// (oldest first by modification time) and evicted past the bound. A shelf that cannot be
+    /// listed does not keep the server from starting: it starts with nothing indexed.
+    pub async fn open(shelf: Arc<dyn ObjectStore>, max_bytes: u64) -> Self {
+        let listed: Result<Vec<_>, _> = shelf
             .list(None)
             .map_ok(|meta| (meta.last_modified, meta.location.to_string(), meta.size))
             .try_collect()
-            .await
-            .map_err(std::io::Error::other)?;
+            .await;
+        let mut found = listed.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not list the image variants kept; none are counted");
+            Vec::new()
+        });
         found.sort();
         let mut index = Index::default();
         for (_, key, size) in found {
@@ -204,7 +208,7 @@ impl Variants {
             }),
         };
         variants.evict().await;
-        Ok(variants)
+        variants
     }
 
     /// Bytes this server knows the shelf holds now.
