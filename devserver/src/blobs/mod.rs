@@ -126,8 +126,7 @@ pub trait BlobStore: Send + Sync + Debug {
     /// A store beside the blobs for bytes made from them that can be made again (image
     /// variants), under the blobs' prefix and `name/`, so that every server on the same bucket
     /// shares it; `None` when the blobs are on this machine (the caller picks a directory).
-    fn shelf(&self, name: &str) -> Option<Arc<dyn object_store::ObjectStore>> {
-        let _ = name;
+    fn shelf(&self, _name: &str) -> Option<Arc<dyn object_store::ObjectStore>> {
         None
     }
 

@@ -64,8 +64,10 @@ struct Index {
 }
 
 impl Index {
-    /// Marks `key` used now, adding it (of `size` bytes) when it is new here.
-    fn touch(&mut self, key: &str, size: u64) {
+    /// Marks `key` used now, adding it (of `size` bytes) when it is new here. Answers whether
+    /// the total grew (only then can it be past the bound).
+    fn touch(&mut self, key: &str, size: u64) -> bool {
+        let before = self.total;
         self.clock += 1;
         let clock = self.clock;
         match self.entries.get_mut(key) {
@@ -83,6 +85,7 @@ impl Index {
             }
         }
         self.by_use.insert(clock, key.to_owned());
+        self.total > before
     }
 
     fn remove(&mut self, key: &str) {
@@ -285,8 +288,11 @@ impl Variants {
         };
         match found.await {
             Ok(bytes) => {
-                self.lock().touch(key, bytes.len() as u64);
-                self.evict().await;
+                // A hit this server already counted cannot grow the cache: no eviction to do.
+                let grew = self.lock().touch(key, bytes.len() as u64);
+                if grew {
+                    self.evict().await;
+                }
                 Some(bytes)
             }
             Err(e) => {
@@ -310,8 +316,9 @@ impl Variants {
             .await
         {
             Ok(_) => {
-                self.lock().touch(key, size);
-                self.evict().await;
+                if self.lock().touch(key, size) {
+                    self.evict().await;
+                }
             }
             Err(e) => tracing::warn!(error = %e, "could not keep an image variant"),
         }
@@ -513,7 +520,10 @@ mod tests {
             for (op, blob, variant, size) in ops {
                 let key = format!("{blob:032x}/{variant}.webp");
                 match op {
-                    0 => index.touch(&key, size),
+                    0 => {
+                        let before = index.total;
+                        prop_assert_eq!(index.touch(&key, size), index.total > before);
+                    }
                     1 => { index.take_blob(&format!("{blob:032x}")); }
                     _ => {
                         let oldest: Vec<String> = index.by_use.values().cloned().collect();
